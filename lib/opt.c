@@ -1,0 +1,156 @@
+/* opt.c: option tables to getopt_long and --help, and the options all tools share. */
+#include "ec.h"
+#include "log.h"
+#include "opt.h"
+#include <errno.h>
+
+void ec_optparser_init(struct ec_optparser *p, const struct ec_opt *opts)
+{
+	size_t n = 0, i, s = 0;
+
+	while (opts[n].name)
+		n++;
+	p->opts = opts;
+	p->longopts = xcalloc(n + 1, sizeof(*p->longopts));
+	p->shortopts[s++] = '+';	/* stop at the first operand, like POSIX tools */
+	p->shortopts[s++] = ':';	/* report a missing argument as ':' */
+	for (i = 0; i < n; i++) {
+		p->longopts[i].name = opts[i].name;
+		p->longopts[i].has_arg = opts[i].has_arg;
+		p->longopts[i].val = opts[i].val;
+		if (opts[i].val > 0 && opts[i].val < 128 && s + 3 < sizeof(p->shortopts)) {
+			p->shortopts[s++] = (char)opts[i].val;
+			if (opts[i].has_arg == required_argument)
+				p->shortopts[s++] = ':';
+		}
+	}
+	p->shortopts[s] = '\0';
+}
+
+void ec_optparser_release(struct ec_optparser *p)
+{
+	free(p->longopts);
+	p->longopts = NULL;
+}
+
+int ec_optparser_next(struct ec_optparser *p, int argc, char **argv)
+{
+	int c;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+	if (c == '?' || c == ':') {
+		const char *what = argv[optind - 1];
+		if (c == ':')
+			ec_usage_error("option %s needs an argument", what);
+		if (optopt > 0 && optopt < 128)
+			ec_usage_error("unknown option -%c", optopt);
+		ec_usage_error("unknown option %s", what);
+	}
+	return c;
+}
+
+void ec_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ec_vlog(EC_LOG_ERROR, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", ec_progname);
+	ec_exit(EX_USAGE);
+}
+
+void ec_opt_help(const char *synopsis, const char *description, const struct ec_opt *opts)
+{
+	const struct ec_opt *o;
+	char left[64];
+
+	printf("usage: %s\n\n%s\n\noptions:\n", synopsis, description);
+	for (o = opts; o->name; o++) {
+		if (!o->help)
+			continue;
+		if (o->val > 0 && o->val < 128)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->val, o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		if (strlen(left) > 28)
+			printf("  %s\n  %-28s  %s\n", left, "", o->help);
+		else
+			printf("  %-28s  %s\n", left, o->help);
+	}
+	printf("\nSee %s(1) for details and the exit status.\n", ec_progname);
+}
+
+/* One line per option, "--name[=ARG] -x": what the completion and man page tests read. */
+static void print_option_list(const struct ec_opt *opts)
+{
+	const struct ec_opt *o;
+
+	for (o = opts; o->name; o++) {
+		if (!o->help)
+			continue;
+		printf("--%s", o->name);
+		if (o->arg)
+			printf("=%s", o->arg);
+		if (o->val > 0 && o->val < 128)
+			printf(" -%c", o->val);
+		putchar('\n');
+	}
+}
+
+int ec_opt_common(int c, const char *arg, const char *synopsis, const char *description,
+		  const struct ec_opt *opts)
+{
+	switch (c) {
+	case 'v':
+		if (ec_log_level < EC_LOG_DEBUG)
+			ec_log_level++;
+		return 1;
+	case 'q':
+		ec_log_level = EC_LOG_ERROR;
+		return 1;
+	case 'h':
+		ec_opt_help(synopsis, description, opts);
+		ec_exit(0);
+	case 'V':
+		printf("%s %s\n", ec_progname, EC_VERSION);
+		ec_exit(0);
+	case EC_OPT_LOG_FORMAT:
+		if (ec_log_set_format(arg) < 0)
+			ec_usage_error("--log-format must be text or json, not '%s'", arg);
+		return 1;
+	case EC_OPT_HELP_OPTIONS:
+		print_option_list(opts);
+		ec_exit(0);
+	}
+	return 0;
+}
+
+int ec_size_parse(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (SIZE_MAX >> shift)))
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
