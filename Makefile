@@ -3,6 +3,7 @@
 
 VERSION = 0.1.0
 BUILD ?= .build
+.DEFAULT_GOAL := all
 PREFIX ?= /usr/local
 DESTDIR ?=
 

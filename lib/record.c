@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <time.h>
 #include <unistd.h>
+#include <yajl/yajl_tree.h>
 
 #define READ_CHUNK (1u << 20)
 
@@ -211,7 +212,7 @@ int ec_reader_next(struct ec_reader *r, struct ec_line *line)
 {
 	size_t scanned = 0;
 
-	if (r->cur < 0 && !open_next_input(r))
+	if (!ec_run || (r->cur < 0 && !open_next_input(r)))
 		return 0;
 	for (;;) {
 		char *base = r->buf + r->start, *nl;
@@ -291,4 +292,38 @@ int ec_record_scan(const struct ec_pathset *ps, const struct ec_line *line,
 	if (EC_UNLIKELY(slots[0].type != EC_J_MISSING))
 		return 2;
 	return 1;
+}
+
+int ec_control_parse(const struct ec_line *line, struct ec_control *ctl)
+{
+	const char *pk[] = { "_ec", NULL }, *pi[] = { "id", NULL }, *pa[] = { "acked", NULL };
+	char *text = xstrndup(line->p, line->n);
+	yajl_val root = yajl_tree_parse(text, NULL, 0), kind, id, acked;
+	int ret = -1;
+
+	memset(ctl, 0, sizeof(*ctl));
+	if (!root)
+		goto cleanup;
+	kind = yajl_tree_get(root, pk, yajl_t_string);
+	id = yajl_tree_get(root, pi, yajl_t_number);
+	acked = yajl_tree_get(root, pa, yajl_t_number);
+	if (kind && YAJL_GET_STRING(kind))
+		snprintf(ctl->kind, sizeof(ctl->kind), "%s", YAJL_GET_STRING(kind));
+	if (id && YAJL_IS_INTEGER(id) && YAJL_GET_INTEGER(id) >= 0) {
+		ctl->id = (uint64_t)YAJL_GET_INTEGER(id);
+		ctl->has_id = 1;
+	}
+	if (acked && YAJL_IS_INTEGER(acked) && YAJL_GET_INTEGER(acked) >= 0)
+		ctl->acked = (uint64_t)YAJL_GET_INTEGER(acked);
+	if (!strcmp(ctl->kind, "restore"))
+		ctl->type = ctl->has_id ? EC_CTL_RESTORE : EC_CTL_OTHER;
+	else if (!strcmp(ctl->kind, "barrier"))
+		ctl->type = ctl->has_id ? EC_CTL_BARRIER : EC_CTL_OTHER;
+	else
+		ctl->type = EC_CTL_OTHER;
+	ret = 0;
+cleanup:
+	yajl_tree_free(root);
+	free(text);
+	return ret;
 }

@@ -82,6 +82,19 @@ struct ec_pathset *ec_record_pathset_new(void);
 int ec_record_scan(const struct ec_pathset *ps, const struct ec_line *line,
 		   struct ec_jval *slots, struct ec_errpolicy *pol);
 
+enum ec_ctl_type { EC_CTL_OTHER, EC_CTL_RESTORE, EC_CTL_BARRIER };
+
+/* A control record: {"_ec":"barrier","id":N,"pos":P,"acked":A} or {"_ec":"restore","id":K}. */
+struct ec_control {
+	enum ec_ctl_type type;	/* restore and barrier need an id; anything else is OTHER */
+	char kind[32];
+	uint64_t id, acked;
+	int has_id;
+};
+
+/* Read a control record's fields (rare, so a tree parse). 0, or -1 if LINE is not JSON. */
+int ec_control_parse(const struct ec_line *line, struct ec_control *ctl);
+
 /* Add PATH text to PS, or exit 64 with the parse error naming OPTION. */
 int ec_pathset_add_text(struct ec_pathset *ps, const char *text, const char *option);
 

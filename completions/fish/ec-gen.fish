@@ -1,0 +1,22 @@
+# fish completion for ec-gen(1): the synthetic shop generator.
+
+complete -c ec-gen -f
+complete -c ec-gen -s f -l format -x -a 'debezium sql flat' -d 'Output format'
+complete -c ec-gen -s n -l orders -x -d 'Orders to place, 0 = until stopped'
+complete -c ec-gen -s s -l seed -x -d 'Random seed'
+complete -c ec-gen -l customers -x -d 'Customers in the initial snapshot'
+complete -c ec-gen -l products -x -d 'Products in the catalogue'
+complete -c ec-gen -l start -x -a 'now' -d 'Event time of the snapshot'
+complete -c ec-gen -s r -l rate -x -d 'Records per second of real time'
+complete -c ec-gen -l order-rate -x -d 'Orders per second of event time'
+complete -c ec-gen -l out-of-order -x -d 'Share of order events emitted late'
+complete -c ec-gen -l max-delay -x -d 'How late, at most, in event time'
+complete -c ec-gen -s t -l tables -x -a '(__fish_complete_list , "printf \'%s\n\' customers products orders order_items")' -d 'Tables to write'
+complete -c ec-gen -l ack -r -F -d 'Ack file of the checkpoint protocol'
+complete -c ec-gen -l checkpoint-interval -x -d 'Barrier every DURATION of wall clock'
+complete -c ec-gen -l checkpoint-records -x -d 'Barrier every N records'
+complete -c ec-gen -l log-format -x -a 'text json' -d 'Diagnostics format'
+complete -c ec-gen -s v -l verbose -d 'More diagnostics'
+complete -c ec-gen -s q -l quiet -d 'Errors only'
+complete -c ec-gen -s h -l help -d 'Show the help'
+complete -c ec-gen -s V -l version -d 'Show the version'
