@@ -470,6 +470,7 @@ struct order {
 	uint8_t status, prev_status, nitems, nevents;
 	uint8_t payment, device, refs;
 	struct item items[MAX_ITEMS];
+	struct order *next_free;	/* in the free list, once final */
 };
 
 /* What happens at a point of event time. */
@@ -560,6 +561,7 @@ struct gen {
 
 	/* the simulation: future events, and events held back to arrive late */
 	struct heap pending, delayed;
+	struct order *free_orders;
 	uint64_t seq;
 	int64_t clock;			/* simulated commit time, ms */
 	double order_gap;		/* mean ms between orders */
@@ -1306,11 +1308,11 @@ static void emit_snapshot(struct gen *g)
 			last_p = g->nproducts;
 		else if (table_wanted(g, T_CUSTOMERS))
 			last_c = g->ncustomers;
-		for (id = 1; id <= g->ncustomers; id++) {
+		for (id = 1; id <= g->ncustomers && ec_run; id++) {
 			r = customer_row(id, &g->customers[id - 1]);
 			change(g, 'r', NULL, &r, txid, id == last_c ? "last" : "true");
 		}
-		for (id = 1; id <= g->nproducts; id++) {
+		for (id = 1; id <= g->nproducts && ec_run; id++) {
 			r = product_row(id, &g->products[id - 1]);
 			change(g, 'r', NULL, &r, txid, id == last_p ? "last" : "true");
 		}
@@ -1384,10 +1386,24 @@ static void schedule(struct gen *g, struct heap *h, int64_t time, enum event_kin
 	heap_push(h, &e);
 }
 
-static void order_unref(struct order *o)
+/* Final orders go to a free list: as many orders are in flight tomorrow as today. */
+static void order_unref(struct gen *g, struct order *o)
 {
-	if (--o->refs == 0)
-		free(o);
+	if (--o->refs == 0) {
+		o->next_free = g->free_orders;
+		g->free_orders = o;
+	}
+}
+
+static struct order *order_alloc(struct gen *g)
+{
+	struct order *o = g->free_orders;
+
+	if (!o)
+		return xcalloc(1, sizeof(*o));
+	g->free_orders = o->next_free;
+	memset(o, 0, sizeof(*o));
+	return o;
 }
 
 /* A price like 14.99, 14.49 or 15.00, log-uniform in the category's range. */
@@ -1472,7 +1488,7 @@ static int order_has_product(const struct order *o, unsigned n, uint32_t product
 
 static struct order *new_order(struct gen *g, int64_t t)
 {
-	struct order *o = xcalloc(1, sizeof(*o));
+	struct order *o = order_alloc(g);
 	unsigned i, tries;
 	uint32_t product;
 
@@ -1590,7 +1606,7 @@ static void process_arrival(struct gen *g, int64_t t)
 		schedule(g, &g->delayed, release, EV_EMIT_CREATED, o, 0);
 	else
 		emit_order_created(g, o);
-	order_unref(o);
+	order_unref(g, o);
 	if (!orders_done(g))
 		schedule(g, &g->pending, t + rng_exp(&g->rng, g->order_gap), EV_ORDER_ARRIVAL, NULL, 0);
 }
@@ -1611,7 +1627,7 @@ static void process_transition(struct gen *g, const struct event *ev)
 		schedule(g, &g->delayed, release, EV_EMIT_STATUS, o, 0);
 	else
 		emit_order_status(g, o);
-	order_unref(o);
+	order_unref(g, o);
 }
 
 /* Customers sign up, move and products change while orders come in; they rest when orders end. */
@@ -1687,11 +1703,11 @@ static void process(struct gen *g, const struct event *ev)
 		break;
 	case EV_EMIT_CREATED:
 		emit_order_created(g, ev->order);
-		order_unref(ev->order);
+		order_unref(g, ev->order);
 		break;
 	case EV_EMIT_STATUS:
 		emit_order_status(g, ev->order);
-		order_unref(ev->order);
+		order_unref(g, ev->order);
 		break;
 	}
 }
@@ -1788,11 +1804,16 @@ static void gen_release(struct gen *g)
 	while (g->pending.n) {
 		heap_pop(&g->pending, &ev);
 		if (ev.order)
-			order_unref(ev.order);
+			order_unref(g, ev.order);
 	}
 	while (g->delayed.n) {
 		heap_pop(&g->delayed, &ev);
-		order_unref(ev.order);
+		order_unref(g, ev.order);
+	}
+	while (g->free_orders) {
+		struct order *o = g->free_orders;
+		g->free_orders = o->next_free;
+		free(o);
 	}
 	free(g->pending.ev);
 	free(g->delayed.ev);
@@ -1832,6 +1853,9 @@ static int run(const struct settings *set)
 		sql_preamble(&g);
 	emit_snapshot(&g);
 	simulate(&g);
+	if (set->ack_path && ec_run && g.pos < g.skip)
+		ec_warn("%s: position %" PRIu64 " is beyond the end of this history (%" PRIu64
+			" records): were the options or the seed changed?", set->ack_path, g.skip, g.pos);
 	if (set->ack_path && (g.pos != g.last_barrier_pos || !g.barriers_sent))
 		barrier(&g);
 	out_flush(&g, 0);

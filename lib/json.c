@@ -5,6 +5,7 @@
 #include <emmintrin.h>
 #endif
 
+/* Deeper input is rejected: recursion stays bounded, and no real record nests this deep. */
 #define EC_JSON_MAX_DEPTH 1024
 
 /*
@@ -28,7 +29,7 @@ struct index_edge {
 
 struct pnode {
 	int slot;		/* -1: no path ends here */
-	uint64_t key_filter;	/* bit key_hash() set for each key child */
+	uint64_t key_filter;	/* key_bit() of each key child, or-ed */
 	struct key_edge *keys;
 	size_t nkeys, keys_alloc;
 	struct index_edge *indexes;
@@ -230,7 +231,11 @@ static inline unsigned special_mask(const char *p)
 }
 #endif
 
-/* The first byte at or after P that is not plain string content, or the end. */
+/*
+ * The first byte at or after P that is not plain string content, or the end.
+ * Strings are most of a record's bytes, so they are skipped 16 at a time;
+ * per-byte work happens only at escapes, control bytes and non-ASCII text.
+ */
 static inline const char *skip_plain(const struct scan *s, const char *p)
 {
 	const char *end = s->end;
@@ -494,7 +499,7 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
 	return 1;
 }
 
-/* A bit for a key from its length and its first and last bytes: cheap, and enough to tell most keys apart. */
+/* A filter bit from a key's length and first and last bytes: cheap, and tells most keys apart. */
 static inline uint64_t key_bit(const char *k, size_t n)
 {
 	unsigned h = 0;
@@ -504,7 +509,8 @@ static inline uint64_t key_bit(const char *k, size_t n)
 	return (uint64_t)1 << (h & 63);
 }
 
-static inline const struct pnode *key_child(const struct pnode *node, const char *k, size_t n, int escaped)
+static inline const struct pnode *
+key_child(const struct pnode *node, const char *k, size_t n, int escaped)
 {
 	size_t i;
 
@@ -714,6 +720,11 @@ static __attribute__((cold)) int not_an_object(struct scan *s, const char *p)
 	return -1;
 }
 
+/*
+ * PS may be NULL to validate only. A repeated key: the last occurrence
+ * wins, also for the paths below it (see struct pnode). On error the slots
+ * hold whatever was found before it.
+ */
 int ec_json_scan(const struct ec_pathset *ps, const char *line, size_t len,
 		 struct ec_jval *slots, struct ec_jerr *err)
 {
@@ -721,7 +732,7 @@ int ec_json_scan(const struct ec_pathset *ps, const char *line, size_t len,
 	const struct pnode *root = ps ? &ps->root : NULL;
 	const char *p, *start;
 
-	if (ps)
+	if (ps && ps->nslots)
 		memset(slots, 0, ps->nslots * sizeof(*slots));
 	p = skip_ws(line, s.end);
 	if (p == s.end) {
@@ -752,7 +763,7 @@ int ec_json_scan(const struct ec_pathset *ps, const char *line, size_t len,
 /* Non-string values append their raw text. */
 int ec_jval_str(const struct ec_jval *v, struct ec_buf *out)
 {
-	const char *p = v->p, *end = v->p + v->n;
+	const char *p, *end;
 
 	ec_buf_grow(out, v->n);
 	if (v->type != EC_J_STRING || !v->escaped) {
@@ -760,6 +771,8 @@ int ec_jval_str(const struct ec_jval *v, struct ec_buf *out)
 			ec_buf_add(out, v->p, v->n);
 		return 0;
 	}
+	p = v->p;
+	end = v->p + v->n;
 	while (p < end) {
 		const char *q = memchr(p, '\\', (size_t)(end - p));
 		char buf[4];

@@ -1,9 +1,13 @@
 /*
  * json.h: a one-pass validating JSON scanner that extracts only the values a
- * tool asked for. It accepts exactly what yajl accepts for one value per line
- * (RFC 8259), except that it is stricter on UTF-8: overlong forms, surrogates
- * and code points above U+10FFFF are rejected (tests/fuzz checks the rest
- * against yajl). Nothing is allocated while scanning.
+ * tool asked for. It accepts what yajl accepts for one value per line
+ * (RFC 8259), except that it is stricter: UTF-8 overlong forms, surrogates
+ * and code points above U+10FFFF are rejected, only space, tab, CR and LF
+ * are whitespace (yajl also takes \v and \f), nesting is limited to 1024
+ * levels, and nothing but whitespace may follow the object (yajl lets an
+ * unterminated string through there). tests/unit/test_json_yajl.c and
+ * tests/fuzz/json_scan.c check the rest against yajl. Nothing is allocated
+ * while scanning.
  */
 #ifndef EC_JSON_H
 #define EC_JSON_H

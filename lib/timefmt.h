@@ -11,6 +11,14 @@
 
 enum ec_time_unit { EC_UNIT_S, EC_UNIT_MS, EC_UNIT_US, EC_UNIT_NS };
 
+/*
+ * The times the parsers accept: 0001-01-01T00:00:00.000Z to
+ * 9999-12-31T23:59:59.999Z. Keeping every time (and duration) this small
+ * means window arithmetic like t + size can never overflow.
+ */
+#define EC_TIME_MIN (-62135596800000LL)
+#define EC_TIME_MAX 253402300799999LL
+
 /* "s", "ms", "us", "ns" -> unit. 0, or -1 if unknown. */
 int ec_time_unit_parse(const char *s, enum ec_time_unit *unit);
 

@@ -25,7 +25,12 @@ teardown() {
 
 # Options of TOOL as "LONG SHORT" lines (SHORT empty for long-only options).
 options_of() {
-	"$EC_BIN/$1" --help-options | sed -E 's/^--([a-z0-9-]+)(=[^ ]*)?( -(.))?$/\1 \4/'
+	local line long short
+	"$EC_BIN/$1" --help-options | while IFS= read -r line; do
+		long=$(sed -E 's/^--([a-z0-9-]+).*/\1/' <<<"$line")
+		short=$(sed -nE 's/.* -([A-Za-z0-9])$/\1/p' <<<"$line")
+		echo "$long $short"
+	done
 }
 
 # The man page as plain text: roff's \- and font changes removed.
@@ -52,8 +57,8 @@ fish_has() {
 	local t bad=()
 	for t in "${TOOLS[@]}"; do
 		for h in --help -h; do
-			"$EC_BIN/$t" $h >"$T/out" 2>"$T/err"
-			st=$?
+			st=0
+			"$EC_BIN/$t" $h >"$T/out" 2>"$T/err" || st=$?
 			if [ "$st" != 0 ]; then
 				bad+=("$t $h: exit $st")
 			elif ! head -n 1 "$T/out" | grep -q "^usage: $t "; then
@@ -71,8 +76,8 @@ fish_has() {
 	local t bad=()
 	for t in "${TOOLS[@]}"; do
 		for v in --version -V; do
-			out=$("$EC_BIN/$t" $v 2>"$T/err")
-			st=$?
+			st=0
+			out=$("$EC_BIN/$t" $v 2>"$T/err") || st=$?
 			if [ "$st" != 0 ]; then
 				bad+=("$t $v: exit $st")
 			elif ! [[ $out =~ ^$t\ [0-9]+\.[0-9]+\.[0-9]+ ]] || [ "$(printf '%s\n' "$out" | wc -l)" != 1 ]; then
@@ -88,8 +93,8 @@ fish_has() {
 	local t bad=()
 	for t in "${TOOLS[@]}"; do
 		for o in --no-such-option -Z; do
-			"$EC_BIN/$t" $o </dev/null >"$T/out" 2>"$T/err"
-			st=$?
+			st=0
+			"$EC_BIN/$t" $o </dev/null >"$T/out" 2>"$T/err" || st=$?
 			if [ "$st" != 64 ]; then
 				bad+=("$t $o: exit $st, expected 64")
 			elif ! grep -qF "Try '$t --help'" "$T/err"; then
@@ -107,8 +112,8 @@ fish_has() {
 	local t bad=()
 	for t in "${TOOLS[@]}"; do
 		"$EC_BIN/$t" --help-options >"$T/opts" 2>"$T/err" || bad+=("$t: --help-options failed")
-		if grep -vqE '^--[a-z0-9-]+(=[^ ]+)?( -[A-Za-z0-9])?$' "$T/opts"; then
-			bad+=("$t: malformed lines: $(grep -vE '^--[a-z0-9-]+(=[^ ]+)?( -[A-Za-z0-9])?$' "$T/opts" | head -n 3 | tr '\n' '|')")
+		if grep -vqE '^--[a-z0-9-]+(=[^ ].*)?( -[A-Za-z0-9])?$' "$T/opts"; then
+			bad+=("$t: malformed lines: $(grep -vE '^--[a-z0-9-]+(=[^ ].*)?( -[A-Za-z0-9])?$' "$T/opts" | head -n 3 | tr '\n' '|')")
 		fi
 		grep -qx -- '--help -h' "$T/opts" || bad+=("$t: no '--help -h' line")
 		grep -qx -- '--version -V' "$T/opts" || bad+=("$t: no '--version -V' line")

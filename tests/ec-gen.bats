@@ -9,6 +9,10 @@ setup() {
 }
 
 teardown() {
+	# A generator left running by a failed test would hold bats' output open.
+	if [ -n "${BG_PID:-}" ]; then
+		kill -KILL "$BG_PID" 2>/dev/null || true
+	fi
 	pg_stop
 }
 
@@ -236,24 +240,28 @@ EOF
 	[[ "$output" == *'"pos" must be a record count'* ]]
 }
 
+# Start ec-gen in the background (the binary itself, so that $! is its pid).
+gen_bg() {
+	"$EC_BIN/ec-gen" "$@" &
+	BG_PID=$!
+}
+
 @test "SIGTERM: exit 0 with a final barrier; without --ack no control records" {
-	gen --orders 0 --rate 3000 --ack "$T/ack" --checkpoint-records 500 > "$T/out" &
-	pid=$!
+	gen_bg --orders 0 --rate 3000 --ack "$T/ack" --checkpoint-records 500 > "$T/out"
 	sleep 1
-	kill -TERM "$pid"
+	kill -TERM "$BG_PID"
 	rc=0
-	wait "$pid" || rc=$?
+	wait "$BG_PID" || rc=$?
 	[ "$rc" -eq 0 ]
 	data=$(grep -vc '"_ec"' "$T/out")
 	[ "$data" -gt 500 ]
 	run tail -n 1 "$T/out"
 	[[ "$output" == '{"_ec":"barrier","id":'*',"pos":'"$data"',"acked":0}' ]]
-	gen --orders 0 --rate 3000 > "$T/out2" &
-	pid=$!
+	gen_bg --orders 0 --rate 3000 > "$T/out2"
 	sleep 0.5
-	kill -INT "$pid"
+	kill -INT "$BG_PID"
 	rc=0
-	wait "$pid" || rc=$?
+	wait "$BG_PID" || rc=$?
 	[ "$rc" -eq 0 ]
 	[ -s "$T/out2" ]
 	run grep -c '"_ec"' "$T/out2"

@@ -11,7 +11,7 @@
 #include "path.h"
 
 #define NLINES 100000
-#define ROUNDS 7
+#define ROUNDS 15
 
 static const char *cities[] = { "Jakarta", "Surabaya", "Bandung", "Medan", "Semarang", "Makassar" };
 static const char *categories[] = { "electronics", "fashion", "home", "beauty", "toys", "groceries" };
@@ -112,9 +112,10 @@ static double bench_yajl_per_line(const struct ec_buf *buf, const size_t *off)
 		double t = now();
 
 		for (i = 0; i < NLINES; i++) {
+			const unsigned char *line = (const unsigned char *)buf->buf + off[i];
 			yajl_handle h = yajl_alloc(NULL, NULL, NULL);
 
-			if (yajl_parse(h, (const unsigned char *)buf->buf + off[i], off[i + 1] - off[i] - 1) != yajl_status_ok ||
+			if (yajl_parse(h, line, off[i + 1] - off[i] - 1) != yajl_status_ok ||
 			    yajl_complete_parse(h) != yajl_status_ok) {
 				fprintf(stderr, "yajl rejected line %zu\n", i + 1);
 				exit(1);

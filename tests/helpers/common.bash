@@ -55,17 +55,18 @@ golden_run() {
 	local work=$T/golden/$name want_status=0 status ok=0 f
 	local args
 
+	dir=$(cd "$dir" && pwd)
 	rm -rf "$work"
 	mkdir -p "$work"
 	args=$(cat "$dir/$name.args")
 	if [ -f "$dir/$name.status" ]; then
 		want_status=$(tr -d ' \n' <"$dir/$name.status")
 	fi
+	status=0
 	(
 		cd "$work" || exit 99
 		eval "exec \"\$EC_BIN/$tool\" $args" <"$dir/$name.in" >"$work/.stdout" 2>"$work/.stderr"
-	)
-	status=$?
+	) || status=$?
 	if [ "$status" != "$want_status" ]; then
 		echo "--- $name: exit status $status, expected $want_status"
 		ok=1
@@ -111,8 +112,18 @@ golden_all() {
 	[ "$n" -gt 0 ] && [ "${#failed[@]}" -eq 0 ]
 }
 
-# golden TOOL CASE: run one named case of tests/data/TOOL (for a @test of its own).
+# golden TOOL CASE...: run the named cases of tests/data/TOOL (for a @test of their own);
+# every case runs, and the failing ones are named.
 golden() {
-	[ -f "$DATA_DIR/$1/$2.args" ] || { echo "no golden case $DATA_DIR/$1/$2.args"; return 1; }
-	golden_run "$1" "$DATA_DIR/$1" "$2"
+	local tool=$1 name failed=()
+	shift
+	for name in "$@"; do
+		if [ ! -f "$DATA_DIR/$tool/$name.args" ]; then
+			echo "--- no golden case $DATA_DIR/$tool/$name.args"
+			failed+=("$name")
+		elif ! golden_run "$tool" "$DATA_DIR/$tool" "$name"; then
+			failed+=("$name")
+		fi
+	done
+	[ "${#failed[@]}" -eq 0 ] || { echo "# failed: ${failed[*]}"; return 1; }
 }

@@ -20,10 +20,14 @@
  *     (given a yajl_number callback);
  *   - lone surrogate escapes ("\ud800", "\udc00") are accepted;
  *   - nesting has no depth limit; ec stops at 1024;
- *   - any value is accepted at the top level; ec wants an object.
+ *   - any value is accepted at the top level; ec wants an object;
+ *   - after a complete value, an unterminated string is accepted: "{}\"",
+ *     "{} \"abc", "[]\"" pass (found by this test); other trailing bytes
+ *     ("{}x", "{}1", "{}\"abc\"") are "trailing garbage".
  * So ec must accept a line iff yajl accepts it, its first non-whitespace
- * byte is '{', it is strict UTF-8, it holds no '\v' or '\f' byte (inside a
- * string yajl rejects them anyway) and it nests no deeper than 1024.
+ * byte is '{', only whitespace follows the object's closing brace, it is
+ * strict UTF-8, it holds no '\v' or '\f' byte (inside a string yajl
+ * rejects them anyway) and it nests no deeper than 1024.
  */
 #ifndef EC_JSON_ORACLE_H
 #define EC_JSON_ORACLE_H
@@ -103,12 +107,16 @@ static int oracle_utf8_strict(const unsigned char *s, size_t n)
 	return 1;
 }
 
-/* The deepest nesting of a line that yajl accepted (so strings are well formed). */
-static int oracle_depth(const unsigned char *s, size_t n)
+/*
+ * The deepest nesting of a line whose top-level value yajl accepted (so its
+ * strings are well formed), and in *value_end where that value ends.
+ */
+static int oracle_depth(const unsigned char *s, size_t n, size_t *value_end)
 {
 	int depth = 0, max = 0, in_string = 0;
 	size_t i;
 
+	*value_end = n;
 	for (i = 0; i < n; i++) {
 		if (in_string) {
 			if (s[i] == '\\')
@@ -121,10 +129,18 @@ static int oracle_depth(const unsigned char *s, size_t n)
 			if (++depth > max)
 				max = depth;
 		} else if (s[i] == '}' || s[i] == ']') {
-			depth--;
+			if (--depth == 0) {
+				*value_end = i + 1;
+				break;
+			}
 		}
 	}
 	return max;
+}
+
+static int oracle_is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* ---- yajl callbacks: remember the top-level members of interest ---- */
@@ -230,7 +246,7 @@ static void oracle_release(struct oracle *o)
 static void oracle_judge(struct oracle *o, const unsigned char *s, size_t n)
 {
 	yajl_handle h;
-	size_t i;
+	size_t i, end;
 
 	for (i = 0; i < ORACLE_NKEYS; i++)
 		o->member[i].type = EC_J_MISSING;
@@ -238,21 +254,25 @@ static void oracle_judge(struct oracle *o, const unsigned char *s, size_t n)
 	o->top_is_map = 0;
 	o->pending = -1;
 	h = yajl_alloc(&oracle_callbacks, NULL, o);
-	o->yajl_ok = yajl_parse(h, s, n) == yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok;
+	o->yajl_ok = yajl_parse(h, s, n) == yajl_status_ok &&
+		     yajl_complete_parse(h) == yajl_status_ok;
 	yajl_free(h);
 
 	o->expect_ok = o->yajl_ok;
 	if (o->expect_ok) {
-		for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++)
+		for (i = 0; i < n && oracle_is_ws(s[i]); i++)
 			;
 		o->expect_ok = i < n && s[i] == '{';
 	}
 	if (o->expect_ok)
 		o->expect_ok = !memchr(s, '\v', n) && !memchr(s, '\f', n);
+	if (o->expect_ok) {
+		o->expect_ok = oracle_depth(s, n, &end) <= ORACLE_MAX_DEPTH;
+		for (i = end; i < n && o->expect_ok; i++)
+			o->expect_ok = oracle_is_ws(s[i]);
+	}
 	if (o->expect_ok)
 		o->expect_ok = oracle_utf8_strict(s, n);
-	if (o->expect_ok)
-		o->expect_ok = oracle_depth(s, n) <= ORACLE_MAX_DEPTH;
 }
 
 /* A pathset of the oracle's keys, slot i for oracle_keys[i]. */

@@ -106,8 +106,10 @@ static void test_control_records_recognised(void)
 {
 	struct ec_pathset *ps = ec_record_pathset_new();
 	struct ec_errpolicy pol = EC_ERRPOLICY_INIT;
-	struct ec_line data = { "{\"_ecx\":1,\"a\":{\"_ec\":2}}", 25, "t", 1 };
-	struct ec_line ctl = { "{\"_ec\":\"barrier\",\"id\":4,\"pos\":9,\"acked\":3}", 42, "t", 2 };
+	static const char d[] = "{\"_ecx\":1,\"a\":{\"_ec\":2}}";
+	static const char b[] = "{\"_ec\":\"barrier\",\"id\":4,\"pos\":9,\"acked\":3}";
+	struct ec_line data = { d, sizeof(d) - 1, "t", 1 };
+	struct ec_line ctl = { b, sizeof(b) - 1, "t", 2 };
 	struct ec_jval slots[1];
 	struct ec_control c;
 

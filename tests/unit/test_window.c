@@ -54,12 +54,15 @@ static void test_assign(void)
 static void feed(struct ec_window *w, const struct ec_agg_spec *aggs, size_t naggs,
 		 int64_t t, const char *key, const char *amount, int64_t weight, struct ec_buf *out)
 {
-	struct ec_jval v = { EC_J_STRING, 0, amount, strlen(amount) };
+	char quoted[64];
+	struct ec_jval v = { EC_J_STRING, 0, quoted + 1, strlen(amount) };
 	struct ec_agg_input in[4];
 	char err[256];
 	size_t i;
 	int all_late;
 
+	/* The value's bytes sit between quotes, as in a scanned line. */
+	snprintf(quoted, sizeof(quoted), "\"%s\"", amount);
 	for (i = 0; i < naggs; i++)
 		CHECK_INT(ec_agg_prepare(&aggs[i], &v, &in[i], err, sizeof(err)), 0);
 	CHECK(ec_window_add(w, t, key, strlen(key), in, weight, &all_late, err, sizeof(err)) >= 0);
