@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <yajl/yajl_tree.h>
 
 static const char synopsis[] =
 	"ec-window -t PATH [-w SPEC] [-g [NAME=]PATH]... [-a NAME=FN(PATH)]... [OPTIONS] [FILE...]";
@@ -262,17 +263,27 @@ static void setup_wheres(struct job *job)
 	}
 }
 
-/* A string matches by its content, anything else by its JSON text (42, true, null). */
+/* A string matches by its decoded content, anything else by its JSON text (42, true, null). */
 static int where_matches(const struct where *wh, const struct ec_jval *v)
 {
-	size_t i, n;
-	const char *text = v->type == EC_J_STRING ? v->p : ec_jval_raw(v, &n);
+	struct ec_buf decoded = EC_BUF_INIT;
+	const char *text;
+	size_t i, n = 0;
 	int found = 0;
 
-	if (v->type == EC_J_STRING)
+	if (v->type == EC_J_STRING && v->escaped) {
+		ec_jval_str(v, &decoded);
+		text = decoded.buf ? decoded.buf : "";
+		n = decoded.len;
+	} else if (v->type == EC_J_STRING) {
+		text = v->p;
 		n = v->n;
+	} else {
+		text = ec_jval_raw(v, &n);
+	}
 	for (i = 0; v->type != EC_J_MISSING && i < wh->nvalues && !found; i++)
 		found = strlen(wh->values[i]) == n && !memcmp(wh->values[i], text, n);
+	ec_buf_release(&decoded);
 	return found != wh->negate;
 }
 
@@ -470,6 +481,10 @@ static void process_record(struct job *job, const struct ec_line *line)
 	}
 	build_key(job);
 	late = ec_window_add(job->win, t, job->key.buf, job->key.len, job->inputs, w, &all_late, err, sizeof(err));
+	if (late == -1) {
+		ec_reject(&job->pol, line, "%s", err);
+		return;
+	}
 	if (late < 0)
 		ec_die(EX_DATAERR, "%s:%" PRIu64 ": %s", line->file, line->lineno, err);
 	if (all_late)
@@ -502,6 +517,19 @@ static void save_snapshot(struct job *job, uint64_t id)
 	ec_buf_release(&b);
 }
 
+/* The late-record count kept in a snapshot's header line. */
+static uint64_t snapshot_late_count(const char *header, size_t n)
+{
+	const char *pl[] = { "late", NULL };
+	char *text = xstrndup(header, n);
+	yajl_val root = yajl_tree_parse(text, NULL, 0), late = yajl_tree_get(root, pl, yajl_t_number);
+	uint64_t count = late && YAJL_IS_INTEGER(late) && YAJL_GET_INTEGER(late) > 0 ? (uint64_t)YAJL_GET_INTEGER(late) : 0;
+
+	yajl_tree_free(root);
+	free(text);
+	return count;
+}
+
 static void load_snapshot(struct job *job, uint64_t id)
 {
 	struct ec_buf b = EC_BUF_INIT;
@@ -520,6 +548,7 @@ static void load_snapshot(struct job *job, uint64_t id)
 	if (!nl || !memmem(b.buf, (size_t)(nl - b.buf), want.buf, want.len))
 		ec_die(EX_DATAERR, "restore %" PRIu64 ": snapshot %s was made with other options "
 		       "(window, time, groups or aggregates); refusing to mix them", id, path);
+	job->late_count = snapshot_late_count(b.buf, (size_t)(nl - b.buf));
 	ec_window_free(job->win);
 	job->win = ec_window_new(&job->wcfg);
 	if (ec_window_load(job->win, nl + 1, b.len - (size_t)(nl + 1 - b.buf), err, sizeof(err)) < 0)
@@ -564,7 +593,6 @@ static void handle_control(struct job *job, const struct ec_line *line)
 	}
 	ec_buf_add(&job->out, line->p, line->n);
 	ec_buf_addch(&job->out, '\n');
-	flush_out(job);
 }
 
 static void finish(struct job *job, int stopped)
@@ -578,10 +606,10 @@ static void finish(struct job *job, int stopped)
 		ec_window_flush(job->win, &job->out);
 	flush_out(job);
 	if (job->late_count)
-		ec_warn("%" PRIu64 " records were too late for every window%s", job->late_count,
+		ec_warn("records too late for every window: %" PRIu64 "%s", job->late_count,
 			job->set->late_path ? " (written to the --late file)" : "");
 	if (job->partly_late_count)
-		ec_info("%" PRIu64 " records were too late for some of their windows", job->partly_late_count);
+		ec_info("records too late for some of their windows: %" PRIu64, job->partly_late_count);
 	if (job->late && fclose(job->late))
 		ec_die(EX_IOERR, "closing --late file %s: %s", job->set->late_path, strerror(errno));
 	ec_errpolicy_finish(&job->pol);
@@ -604,7 +632,7 @@ int cmd_main(int argc, char **argv)
 			process_record(&job, &line);
 		else if (kind == 2)
 			handle_control(&job, &line);
-		if (job.out.len > (1 << 16))
+		if (job.out.len)
 			flush_out(&job);
 	}
 	finish(&job, !ec_run);

@@ -347,6 +347,20 @@ overflow:
 	return -1;
 }
 
+int ec_agg_check(const struct ec_agg_spec *spec, const struct ec_agg_cell *cell,
+		 const struct ec_agg_input *in, int64_t w, char *errstr, size_t errstr_size)
+{
+	struct ec_dec d = in->d, sum;
+
+	if ((spec->fn != EC_AGG_SUM && spec->fn != EC_AGG_AVG) || !in->present)
+		return 0;
+	if ((w == 1 || ec_dec_mul_int(&d, d, w) == 0) &&
+	    ec_dec_add(&sum, cell ? cell->v : EC_DEC_ZERO, d) == 0)
+		return 0;
+	snprintf(errstr, errstr_size, "%s of %s overflows %d digits", spec->name, spec->path, EC_DEC_MAX_DIGITS);
+	return -1;
+}
+
 int ec_agg_merge(const struct ec_agg_spec *spec, struct ec_agg_cell *dst,
 		 const struct ec_agg_cell *src, char *errstr, size_t errstr_size)
 {

@@ -29,7 +29,7 @@ struct ec_agg_spec {
 	int slot;		/* pathset slot of path, -1 without */
 };
 
-/* Parse "NAME=FN(PATH)" or "FN(PATH)" (name defaults to FN or the path's leaf). */
+/* Parse "NAME=FN(PATH)" or "FN(PATH)" (the name defaults to FN). */
 int ec_agg_spec_parse(struct ec_agg_spec *spec, const char *text, char *errstr, size_t errstr_size);
 void ec_agg_spec_release(struct ec_agg_spec *spec);
 
@@ -68,6 +68,14 @@ int ec_agg_prepare(const struct ec_agg_spec *spec, const struct ec_jval *val,
 int ec_agg_update(const struct ec_agg_spec *spec, struct ec_agg_cell *cell,
 		  const struct ec_agg_input *in, int64_t t, int64_t w,
 		  char *errstr, size_t errstr_size);
+
+/*
+ * Would folding IN with weight W into CELL (NULL: an empty cell) overflow?
+ * Checked for every window before any changes, so that a record counts
+ * everywhere or nowhere. 0, or -1 with errstr.
+ */
+int ec_agg_check(const struct ec_agg_spec *spec, const struct ec_agg_cell *cell,
+		 const struct ec_agg_input *in, int64_t w, char *errstr, size_t errstr_size);
 
 /* Fold SRC into DST (session merges). 0, or -1 on overflow. */
 int ec_agg_merge(const struct ec_agg_spec *spec, struct ec_agg_cell *dst,

@@ -78,6 +78,8 @@ static inline void ec_buf_addch(struct ec_buf *b, char c)
 
 /* Write all of the buffer to stdout; a closed pipe ends the process quietly. */
 void ec_out_write(const void *data, size_t n);
+/* Pass buffered stdout on now (before blocking for input); same error handling. */
+void ec_out_flush(void);
 static inline void ec_out_buf(struct ec_buf *b)
 {
 	ec_out_write(b->buf, b->len);

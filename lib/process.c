@@ -24,6 +24,15 @@ void ec_out_write(const void *data, size_t n)
 	}
 }
 
+void ec_out_flush(void)
+{
+	if (fflush(stdout) != 0) {
+		if (errno == EPIPE)
+			quiet_exit_on_closed_stdout();
+		ec_die(EX_IOERR, "write error on stdout: %s", strerror(errno));
+	}
+}
+
 /* Flush and close stdout and report an error the user must know about. */
 int ec_finish_stdout(int status)
 {

@@ -96,8 +96,8 @@ void ec_reject(struct ec_errpolicy *pol, const struct ec_line *line, const char 
 void ec_errpolicy_finish(struct ec_errpolicy *pol)
 {
 	if (pol->rejected)
-		ec_warn("%" PRIu64 " bad input lines %s", pol->rejected,
-			pol->dead_letter_path ? "written to the dead-letter file" : "skipped");
+		ec_warn("bad input lines %s: %" PRIu64,
+			pol->dead_letter_path ? "written to the dead-letter file" : "skipped", pol->rejected);
 	if (pol->dead_letter && fclose(pol->dead_letter))
 		ec_die(EX_IOERR, "closing dead-letter file %s: %s", pol->dead_letter_path, strerror(errno));
 	pol->dead_letter = NULL;
@@ -164,6 +164,11 @@ static ssize_t fill(struct ec_reader *r)
 	}
 	if (r->alloc - r->end < READ_CHUNK)
 		r->buf = xgrow(r->buf, 1, r->end + READ_CHUNK, &r->alloc);
+	/*
+	 * Before waiting for more input, pass on what is written so far: in a
+	 * live pipeline results and barriers must not sit in a buffer.
+	 */
+	ec_out_flush();
 	for (;;) {
 		n = read(r->fd, r->buf + r->end, r->alloc - r->end);
 		if (n >= 0)
@@ -242,6 +247,7 @@ int ec_reader_next(struct ec_reader *r, struct ec_line *line)
 		if (avail > r->max_line) {
 			r->lineno++;
 			reject_long_line(r, line);
+			scanned = 0;
 			continue;
 		}
 		if (r->eof || !ec_run) {

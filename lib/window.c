@@ -348,6 +348,38 @@ static void panes_remove(struct ec_window *w, struct pane *p)
 		w->last = NULL;
 }
 
+/* The existing pane [start, end), or NULL. */
+static struct pane *pane_find(struct ec_window *w, int64_t start, int64_t end)
+{
+	size_t at;
+
+	if (w->last && w->last->start == start && w->last->end == end)
+		return w->last;
+	at = panes_lower_bound(w, end, start);
+	if (at < w->npanes && w->panes[at]->start == start && w->panes[at]->end == end)
+		return w->panes[at];
+	return NULL;
+}
+
+/* The group's cells in P, or NULL when P has no such group yet. */
+static const struct ec_agg_cell *pane_cells(struct pane *p, const char *key, size_t keylen, uint64_t h)
+{
+	struct group *g = p && p->cap ? *pane_slot(p, key, keylen, h) : NULL;
+	return g ? g->cells : NULL;
+}
+
+/* Check every aggregate of one window before anything changes. */
+static int check_cells(const struct ec_window *w, const struct ec_agg_cell *cells,
+		       const struct ec_agg_input *in, int64_t weight, char *errstr, size_t errstr_size)
+{
+	size_t i;
+
+	for (i = 0; i < w->cfg.naggs; i++)
+		if (ec_agg_check(&w->cfg.aggs[i], cells ? &cells[i] : NULL, &in[i], weight, errstr, errstr_size) < 0)
+			return -1;
+	return 0;
+}
+
 static struct pane *pane_get(struct ec_window *w, int64_t start, int64_t end)
 {
 	size_t at;
@@ -458,6 +490,12 @@ static int session_add(struct ec_window *w, int64_t t, const char *key, size_t k
 	if (*all_late)
 		return 1;
 	s = session_list_get(w, key, keylen, h);
+	if (check_cells(w, NULL, in, weight, errstr, errstr_size) < 0)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		if (t <= s->v[i]->end && end >= s->v[i]->start &&
+		    check_cells(w, pane_cells(s->v[i], key, keylen, h), in, weight, errstr, errstr_size) < 0)
+			return -1;
 	/* Merge every session this record touches into one. */
 	for (i = 0; i < s->n; ) {
 		struct pane *p = s->v[i];
@@ -480,7 +518,7 @@ static int session_add(struct ec_window *w, int64_t t, const char *key, size_t k
 			struct group *src = *pane_slot(p, key, keylen, h);
 			for (a = 0; src && a < w->cfg.naggs; a++)
 				if (ec_agg_merge(&w->cfg.aggs[a], &g->cells[a], &src->cells[a], errstr, errstr_size) < 0)
-					return -1;
+					return -2;	/* half merged: the state is no longer right */
 		}
 		into->emitted |= p->emitted;
 		if (p->dirty)
@@ -508,7 +546,7 @@ static int session_add(struct ec_window *w, int64_t t, const char *key, size_t k
 		s->v[s->n++] = into;
 	}
 	g = pane_group(w, into, key, keylen, h);
-	return fold(w, into, g, in, t, weight, errstr, errstr_size);
+	return fold(w, into, g, in, t, weight, errstr, errstr_size) < 0 ? -2 : 0;
 }
 
 int ec_window_add(struct ec_window *w, int64_t t, const char *key, size_t keylen,
@@ -522,10 +560,15 @@ int ec_window_add(struct ec_window *w, int64_t t, const char *key, size_t keylen
 
 	if (w->cfg.spec.kind == EC_WIN_SESSION) {
 		ret = session_add(w, t, key, keylen, h, in, weight, all_late, errstr, errstr_size);
-		late = ret > 0;
-		ret = ret < 0 ? -1 : late;
+		if (ret < 0)
+			return ret;
 	} else {
 		n = ec_winspec_assign(&w->cfg.spec, t, w->starts, w->ends);
+		for (i = 0; i < n; i++)
+			if (!too_late(w, w->ends[i], wm) &&
+			    check_cells(w, pane_cells(pane_find(w, w->starts[i], w->ends[i]), key, keylen, h),
+					in, weight, errstr, errstr_size) < 0)
+				return -1;
 		for (i = 0; i < n; i++) {
 			struct pane *p;
 			if (too_late(w, w->ends[i], wm)) {
@@ -534,7 +577,7 @@ int ec_window_add(struct ec_window *w, int64_t t, const char *key, size_t keylen
 			}
 			p = pane_get(w, w->starts[i], w->ends[i]);
 			if (fold(w, p, pane_group(w, p, key, keylen, h), in, t, weight, errstr, errstr_size) < 0)
-				return -1;
+				return -2;
 		}
 		*all_late = (size_t)late == n;
 		ret = late;

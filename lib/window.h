@@ -56,7 +56,8 @@ void ec_window_free(struct ec_window *w);
  * JSON texts joined by '\x1f') with prepared aggregate inputs IN and
  * weight W. Returns the number of windows it was too late for: 0 normally;
  * when every window was too late, the record counted nowhere (*all_late).
- * -1 with errstr on an aggregate overflow.
+ * -1 with errstr when an aggregate would overflow: the record counted
+ * nowhere. -2 when merging sessions overflowed: the state is damaged.
  */
 int ec_window_add(struct ec_window *w, int64_t t, const char *key, size_t keylen,
 		  const struct ec_agg_input *in, int64_t weight, int *all_late,

@@ -184,7 +184,7 @@ wait_for() {
 	head -n 1 "$T/golden/dead-letter/.stderr" |
 		grep -qxF 'ec-window: warning: stdin:2: column 1: expected object, got array (skipped; 1 bad lines so far)'
 	tail -n 1 "$T/golden/dead-letter/.stderr" |
-		grep -qxF 'ec-window: warning: 6 bad input lines written to the dead-letter file'
+		grep -qxF 'ec-window: warning: bad input lines written to the dead-letter file: 6'
 }
 
 @test "golden: usage errors exit 64 with the reason and 'Try ... --help'" {
@@ -282,7 +282,7 @@ big_line() {
 	EOF
 	expect_file "$T/err" <<-'EOF'
 	ec-window: warning: stdin:2: line longer than 16777216 bytes (--max-line) (skipped; 1 bad lines so far)
-	ec-window: warning: 1 bad input lines skipped
+	ec-window: warning: bad input lines skipped: 1
 	EOF
 	# Peak RSS in KiB: the line is never held whole (16 MiB limit plus buffers).
 	echo "peak RSS $(cat "$T/rss") KiB"
@@ -303,7 +303,7 @@ big_line() {
 	EOF
 	prefix=$(tail -c +31 "$T/in" | head -c 256)
 	[ "$(wc -l <"$T/dl.ndjson")" -eq 2 ]
-	jq -e --arg raw "$prefix" 'select(.line == 2) | .file == "stdin" and .reason == "line longer than 16777216 bytes (--max-line)" and .raw == $raw and (has("raw_base64") | not)' "$T/dl.ndjson"
+	jq -e -s --arg raw "$prefix" '.[] | select(.line == 2) | .file == "stdin" and .reason == "line longer than 16777216 bytes (--max-line)" and .raw == $raw and (has("raw_base64") | not)' "$T/dl.ndjson"
 	jq -e 'select(.line == 3) | .reason == "column 30: invalid JSON: unexpected '"'"'}'"'"'" and .raw == "{\"ts\":\"2026-11-22T14:00:02Z\",}"' "$T/dl.ndjson"
 }
 
@@ -349,7 +349,7 @@ big_line() {
 	EOF
 	# Warnings are rate-limited (one a second): the first one and the total are certain.
 	head -n 1 "$T/err" | grep -qxF "ec-window: warning: stdin:2: column 30: invalid JSON: unexpected '}' (skipped; 1 bad lines so far)"
-	tail -n 1 "$T/err" | grep -qxF 'ec-window: warning: 10 bad input lines skipped'
+	tail -n 1 "$T/err" | grep -qxF 'ec-window: warning: bad input lines skipped: 10'
 }
 
 @test "--dead-letter: raw_base64 holds the exact bytes of invalid UTF-8 and NUL lines" {
@@ -365,7 +365,7 @@ big_line() {
 		jq -r "select(.line == $n) | .raw_base64" "$T/dl.ndjson" | base64 -d >"$T/got"
 		cmp "$T/want" "$T/got"
 	done
-	tail -n 1 "$T/err" | grep -qxF 'ec-window: warning: 2 bad input lines written to the dead-letter file'
+	tail -n 1 "$T/err" | grep -qxF 'ec-window: warning: bad input lines written to the dead-letter file: 2'
 }
 
 # ---------------------------------------------------------------------------
