@@ -70,7 +70,7 @@ test: all
 	@EC_BIN=$(CURDIR)/$(BUILD)/bin EC_BUILD=$(CURDIR)/$(BUILD) tests/run
 
 check-asan: deps
-	@$(MAKE) --no-print-directory BUILD=.build-asan CFLAGS='-O1 -g' \
+	@EC_SANITIZED=1 $(MAKE) --no-print-directory BUILD=.build-asan CFLAGS='-O1 -g' \
 		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' test
 
 bench: deps

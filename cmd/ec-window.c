@@ -615,6 +615,39 @@ static void finish(struct job *job, int stopped)
 	ec_errpolicy_finish(&job->pol);
 }
 
+static void free_strings(char **v, size_t n)
+{
+	while (n)
+		free(v[--n]);
+	free(v);
+}
+
+static void job_release(struct job *job)
+{
+	struct settings *set = job->set;
+	size_t i;
+
+	for (i = 0; i < job->nwheres; i++)
+		free_strings(job->wheres[i].values, job->wheres[i].nvalues);
+	free(job->wheres);
+	for (i = 0; i < job->naggs; i++)
+		ec_agg_spec_release(&job->aggs[i]);
+	free(job->aggs);
+	free(job->inputs);
+	free_strings(job->group_names, job->ngroups);
+	free(job->group_slots);
+	ec_window_free(job->win);
+	ec_tz_free(job->tz);
+	ec_pathset_free(job->ps);
+	free(job->slots);
+	free(job->fingerprint);
+	ec_buf_release(&job->out);
+	ec_buf_release(&job->key);
+	free_strings(set->group_specs, set->ngroup_specs);
+	free_strings(set->agg_specs, set->nagg_specs);
+	free(set->wheres);
+}
+
 int cmd_main(int argc, char **argv)
 {
 	struct settings set = { .time_unit = EC_UNIT_MS, .window = "tumble 1m" };
@@ -637,5 +670,6 @@ int cmd_main(int argc, char **argv)
 	}
 	finish(&job, !ec_run);
 	ec_reader_release(&reader);
+	job_release(&job);
 	return 0;
 }

