@@ -29,7 +29,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/*.c)
 
-.PHONY: all deps check test check-asan bench demo fuzz install uninstall clean
+.PHONY: all deps test-deps check test check-asan bench demo fuzz install uninstall clean
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c config.mk
@@ -56,20 +56,21 @@ fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 -include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cmd/%.d) $(UNIT_BINS:=.d)
 
-# Debian packages for building and testing; quick when already present.
+# Debian packages for building (deps) and testing (test-deps); quick when present.
 deps:
 	@./configure --install-deps --quiet
+test-deps: deps
 	@tests/helpers/install-deps
 
 # The test suite: C unit tests and bats, TAP, one summary line at the end.
-check: deps
+check: test-deps
 	@$(MAKE) --no-print-directory all
 	@EC_BIN=$(CURDIR)/$(BUILD)/bin EC_BUILD=$(CURDIR)/$(BUILD) tests/run
 
 test: all
 	@EC_BIN=$(CURDIR)/$(BUILD)/bin EC_BUILD=$(CURDIR)/$(BUILD) tests/run
 
-check-asan: deps
+check-asan: test-deps
 	@EC_SANITIZED=1 $(MAKE) --no-print-directory BUILD=.build-asan CFLAGS='-O1 -g' \
 		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' test
 

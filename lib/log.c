@@ -20,6 +20,11 @@ int ec_log_set_format(const char *name)
 	return 0;
 }
 
+int ec_log_is_json(void)
+{
+	return log_json;
+}
+
 void ec_vlog(enum ec_log_level level, const char *fmt, va_list ap)
 {
 	struct ec_buf msg = EC_BUF_INIT, line = EC_BUF_INIT;

@@ -11,6 +11,7 @@ extern int ec_log_level;
 
 /* 0 = text, 1 = one JSON object per line (--log-format json). */
 int ec_log_set_format(const char *name);
+int ec_log_is_json(void);
 
 void ec_log(enum ec_log_level level, const char *fmt, ...) EC_PRINTF(2, 3);
 void ec_vlog(enum ec_log_level level, const char *fmt, va_list ap);

@@ -52,11 +52,20 @@ int ec_optparser_next(struct ec_optparser *p, int argc, char **argv)
 
 void ec_usage_error(const char *fmt, ...)
 {
+	struct ec_buf msg = EC_BUF_INIT;
 	va_list ap;
+
 	va_start(ap, fmt);
-	ec_vlog(EC_LOG_ERROR, fmt, ap);
+	ec_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", ec_progname);
+	if (ec_log_is_json()) {
+		/* One JSON line per message: the hint goes inside it. */
+		ec_error("%s; try '%s --help'", msg.buf, ec_progname);
+	} else {
+		ec_error("%s", msg.buf);
+		fprintf(stderr, "Try '%s --help' for more information.\n", ec_progname);
+	}
+	ec_buf_release(&msg);
 	ec_exit(EX_USAGE);
 }
 
