@@ -29,6 +29,8 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/*.c)
 
+# Keep intermediate objects: they are the incremental build.
+.SECONDARY:
 .PHONY: all deps test-deps check test check-asan bench demo fuzz install uninstall clean
 all: $(BINS) $(UNIT_BINS)
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "opt.h"
 #include "record.h"
+#include "stage.h"
 #include "timefmt.h"
 #include "window.h"
 #include <errno.h>
@@ -101,7 +102,7 @@ struct job {
 	struct ec_buf out, key;
 	FILE *late;
 	uint64_t late_count, partly_late_count;
-	int checkpointing;	/* a restore record was seen */
+	struct ec_stage stage;
 	char *fingerprint;
 };
 
@@ -336,6 +337,49 @@ static char *make_fingerprint(const struct settings *set)
 	return ec_buf_detach(&b, NULL);
 }
 
+/* ---- checkpoints: the stage callbacks (lib/stage.h) ---- */
+
+static void state_reset(void *ctx)
+{
+	struct job *job = ctx;
+
+	ec_window_free(job->win);
+	job->win = ec_window_new(&job->wcfg);
+	job->late_count = 0;
+}
+
+static void state_save(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+
+	ec_buf_addf(out, "{\"late\":%" PRIu64 "}\n", job->late_count);
+	ec_window_save(job->win, out);
+}
+
+static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+	const char *nl = memchr(text, '\n', n), *pl[] = { "late", NULL };
+	char *first;
+	yajl_val root, late;
+
+	if (!nl) {
+		snprintf(errstr, errstr_size, "truncated snapshot");
+		return -1;
+	}
+	first = xstrndup(text, (size_t)(nl - text));
+	root = yajl_tree_parse(first, NULL, 0);
+	late = yajl_tree_get(root, pl, yajl_t_number);
+	state_reset(job);
+	job->late_count = late && YAJL_IS_INTEGER(late) && YAJL_GET_INTEGER(late) > 0 ?
+			  (uint64_t)YAJL_GET_INTEGER(late) : 0;
+	yajl_tree_free(root);
+	free(first);
+	return ec_window_load(job->win, nl + 1, n - (size_t)(nl + 1 - text), errstr, errstr_size);
+}
+
+static const struct ec_stage_ops stage_ops = { state_reset, state_save, state_load };
+
 static void setup(struct job *job)
 {
 	struct settings *set = job->set;
@@ -361,8 +405,7 @@ static void setup(struct job *job)
 	job->win = ec_window_new(&job->wcfg);
 	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
 	job->fingerprint = make_fingerprint(set);
-	if (set->state_dir && mkdir(set->state_dir, 0755) < 0 && errno != EEXIST)
-		ec_die(EX_CANTCREAT, "cannot create --state-dir %s: %s", set->state_dir, strerror(errno));
+	ec_stage_init(&job->stage, set->state_dir, job->fingerprint, &stage_ops, job);
 }
 
 static int record_time(struct job *job, const struct ec_line *line, int64_t *t)
@@ -500,101 +543,6 @@ static void flush_out(struct job *job)
 	ec_buf_reset(&job->out);
 }
 
-/* ---- checkpoints (DESIGN.md §4, stateful stage) ---- */
-
-static void save_snapshot(struct job *job, uint64_t id)
-{
-	struct ec_buf b = EC_BUF_INIT;
-	char err[512], *path = ec_snapshot_path(job->set->state_dir, id);
-
-	ec_buf_addstr(&b, "{\"ec_snapshot\":\"ec-window\",\"version\":1,\"config\":");
-	ec_jsonw_cstr(&b, job->fingerprint);
-	ec_buf_addf(&b, ",\"late\":%" PRIu64 "}\n", job->late_count);
-	ec_window_save(job->win, &b);
-	if (ec_atomic_write(path, b.buf, b.len, err, sizeof(err)) < 0)
-		ec_die(EX_IOERR, "writing snapshot: %s", err);
-	free(path);
-	ec_buf_release(&b);
-}
-
-/* The late-record count kept in a snapshot's header line. */
-static uint64_t snapshot_late_count(const char *header, size_t n)
-{
-	const char *pl[] = { "late", NULL };
-	char *text = xstrndup(header, n);
-	yajl_val root = yajl_tree_parse(text, NULL, 0), late = yajl_tree_get(root, pl, yajl_t_number);
-	uint64_t count = late && YAJL_IS_INTEGER(late) && YAJL_GET_INTEGER(late) > 0 ? (uint64_t)YAJL_GET_INTEGER(late) : 0;
-
-	yajl_tree_free(root);
-	free(text);
-	return count;
-}
-
-static void load_snapshot(struct job *job, uint64_t id)
-{
-	struct ec_buf b = EC_BUF_INIT;
-	char err[512], *path = ec_snapshot_path(job->set->state_dir, id), *nl;
-	struct ec_buf want = EC_BUF_INIT;
-	int r = ec_read_file(path, &b, err, sizeof(err));
-
-	if (r > 0)
-		ec_die(EX_NOINPUT, "restore %" PRIu64 ": snapshot %s is missing: the window state of that "
-		       "checkpoint is lost; start the pipeline afresh (remove the ack file) or restore it", id, path);
-	if (r < 0)
-		ec_die(EX_IOERR, "restore %" PRIu64 ": %s", id, err);
-	nl = memchr(b.buf, '\n', b.len);
-	ec_buf_addstr(&want, "\"config\":");
-	ec_jsonw_cstr(&want, job->fingerprint);
-	if (!nl || !memmem(b.buf, (size_t)(nl - b.buf), want.buf, want.len))
-		ec_die(EX_DATAERR, "restore %" PRIu64 ": snapshot %s was made with other options "
-		       "(window, time, groups or aggregates); refusing to mix them", id, path);
-	job->late_count = snapshot_late_count(b.buf, (size_t)(nl - b.buf));
-	ec_window_free(job->win);
-	job->win = ec_window_new(&job->wcfg);
-	if (ec_window_load(job->win, nl + 1, b.len - (size_t)(nl + 1 - b.buf), err, sizeof(err)) < 0)
-		ec_die(EX_DATAERR, "restore %" PRIu64 ": %s: %s", id, path, err);
-	free(path);
-	ec_buf_release(&b);
-	ec_buf_release(&want);
-}
-
-static void handle_control(struct job *job, const struct ec_line *line)
-{
-	struct ec_control ctl;
-	char err[512];
-
-	if (ec_control_parse(line, &ctl) < 0)
-		ctl.type = EC_CTL_OTHER;
-	if (ctl.type == EC_CTL_RESTORE) {
-		job->checkpointing = 1;
-		if (!job->set->state_dir) {
-			if (ctl.id > 0)
-				ec_die(EX_USAGE, "%s:%" PRIu64 ": restore %" PRIu64 " needs --state-dir: without "
-				       "it the window state of that checkpoint is lost", line->file, line->lineno, ctl.id);
-		} else {
-			if (ctl.id > 0)
-				load_snapshot(job, ctl.id);
-			else {
-				ec_window_free(job->win);
-				job->win = ec_window_new(&job->wcfg);
-			}
-			if (ec_snapshot_prune(job->set->state_dir, 0, ctl.id, err, sizeof(err)) < 0)
-				ec_warn("pruning snapshots: %s", err);
-		}
-	} else if (ctl.type == EC_CTL_BARRIER && job->set->state_dir) {
-		job->checkpointing = 1;
-		save_snapshot(job, ctl.id);
-		if (ec_snapshot_prune(job->set->state_dir, ctl.acked, UINT64_MAX, err, sizeof(err)) < 0)
-			ec_warn("pruning snapshots: %s", err);
-	} else if (ctl.type == EC_CTL_BARRIER) {
-		static int warned;
-		if (!warned++)
-			ec_warn("barrier records without --state-dir: a restart would lose the window state");
-	}
-	ec_buf_add(&job->out, line->p, line->n);
-	ec_buf_addch(&job->out, '\n');
-}
-
 static void finish(struct job *job, int stopped)
 {
 	/*
@@ -602,7 +550,7 @@ static void finish(struct job *job, int stopped)
 	 * the last snapshot and a restart completes them; writing them now would
 	 * write them twice.
 	 */
-	if (!(stopped && job->checkpointing))
+	if (!(stopped && job->stage.checkpointing))
 		ec_window_flush(job->win, &job->out);
 	flush_out(job);
 	if (job->late_count)
@@ -664,7 +612,7 @@ int cmd_main(int argc, char **argv)
 		if (kind == 1)
 			process_record(&job, &line);
 		else if (kind == 2)
-			handle_control(&job, &line);
+			ec_stage_control(&job.stage, &line, &job.out);
 		if (job.out.len)
 			flush_out(&job);
 	}

@@ -507,7 +507,7 @@ resume_check() {
 	ew in -t .ts --state-dir st
 	expect_status 66
 	expect_file "$T/err" <<-'EOF'
-	ec-window: error: restore 5: snapshot st/snapshot-5.ndjson is missing: the window state of that checkpoint is lost; start the pipeline afresh (remove the ack file) or restore it
+	ec-window: error: restore 5: snapshot st/snapshot-5.ndjson is missing: the state of that checkpoint is lost; start the pipeline afresh (remove the ack file) or restore it
 	EOF
 	[ ! -s "$T/out" ]
 }
@@ -521,7 +521,7 @@ resume_check() {
 	ew in -t .ts -g .other --state-dir st
 	expect_status 65
 	expect_file "$T/err" <<-'EOF'
-	ec-window: error: restore 1: snapshot st/snapshot-1.ndjson was made with other options (window, time, groups or aggregates); refusing to mix them
+	ec-window: error: restore 1: snapshot st/snapshot-1.ndjson was made by another tool, version or set of options; refusing to mix them
 	EOF
 }
 

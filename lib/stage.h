@@ -1,0 +1,47 @@
+/*
+ * stage.h: the stateful-stage role of the checkpoint protocol (DESIGN.md §4),
+ * once for every tool that keeps state (ec-window, ec-state, ec-join): on
+ * restore K load snapshot K, on barrier N write snapshot N atomically and
+ * prune by "acked", forward every control record in order.
+ */
+#ifndef EC_STAGE_H
+#define EC_STAGE_H
+
+#include "ec.h"
+#include "record.h"
+
+/* What a tool does with its state; CTX is the tool's own. */
+struct ec_stage_ops {
+	/* Forget everything (restore 0). */
+	void (*reset)(void *ctx);
+	/* Append the state as text (NDJSON is the convention). */
+	void (*save)(void *ctx, struct ec_buf *out);
+	/* Replace the state with a saved one: 0, or -1 with errstr. */
+	int (*load)(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
+};
+
+struct ec_stage {
+	const char *state_dir;		/* NULL: no snapshots (a restore K > 0 is refused) */
+	const char *fingerprint;	/* the options the state depends on */
+	const struct ec_stage_ops *ops;
+	void *ctx;
+	int checkpointing;		/* a restore record was seen */
+	int warned;
+};
+
+/*
+ * Set up ST; creates STATE_DIR when given (exit 73 if it cannot). The
+ * fingerprint is kept in each snapshot: one made with other options is refused.
+ */
+void ec_stage_init(struct ec_stage *st, const char *state_dir, const char *fingerprint,
+		   const struct ec_stage_ops *ops, void *ctx);
+
+/*
+ * Handle the control record LINE: restore and barrier as DESIGN.md §4
+ * says, anything else untouched; then append LINE to OUT. The caller has
+ * already appended everything the record closes. Exits 66 when a snapshot
+ * to restore is missing, 65 when it does not fit, 74 on I/O errors.
+ */
+void ec_stage_control(struct ec_stage *st, const struct ec_line *line, struct ec_buf *out);
+
+#endif
