@@ -31,7 +31,7 @@ FUZZ_SRCS = $(wildcard tests/fuzz/*.c)
 
 # Keep intermediate objects: they are the incremental build.
 .SECONDARY:
-.PHONY: all deps test-deps check test check-asan bench demo fuzz install uninstall clean
+.PHONY: all deps test-deps check test check-asan bench demo fuzz fuzz-targets install uninstall clean
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c config.mk
@@ -49,12 +49,17 @@ $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBEC)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBEC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBEC) $(LIBS)
 
-# libFuzzer targets (clang): make fuzz, then .build/fuzz/NAME tests/fuzz/corpus/NAME
+# libFuzzer targets (clang): make fuzz, then
+#   mkdir -p .build/corpus && .build/fuzz/NAME .build/corpus tests/fuzz/corpus/NAME
+# (new inputs go to the first directory; the seeds stay as they are)
 FUZZ_LIB_SRCS = $(filter-out lib/main.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) config.mk
 	@mkdir -p $(@D)
 	clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -Ilib $(DEP_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(DEP_LIBS) -lm
-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz: deps
+	@tests/helpers/install-deps fuzz
+	@$(MAKE) --no-print-directory fuzz-targets
+fuzz-targets: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 -include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cmd/%.d) $(UNIT_BINS:=.d)
 
