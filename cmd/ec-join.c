@@ -1,0 +1,1239 @@
+/* ec-join: stream-table enrichment: attach fields of changelog dimension tables to fact records, by event time. */
+#include "ec.h"
+#include "hmap.h"
+#include "jsonw.h"
+#include "log.h"
+#include "opt.h"
+#include "record.h"
+#include "stage.h"
+#include "timefmt.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <yajl/yajl_tree.h>
+
+static const char synopsis[] =
+	"ec-join -t PATH -d 'TABLE[: key PATH]'... -a '[FACTS:] [NAME =] TABLE[PATH].FIELD'... [OPTIONS] [FILE...]";
+static const char description[] =
+	"Keep every version of the rows of dimension tables that arrive as change events in the\n"
+	"same stream (records whose --table field names a --dim table), and splice fields of the\n"
+	"version valid at each fact's event time into the fact: \"_join\":{\"city\":\"Jakarta\"}.\n"
+	"Dimension records pass through unchanged; facts keep their own bytes.";
+
+enum {
+	OPT_TIME_UNIT = EC_OPT_TOOL_BASE,
+	OPT_PRELOAD,
+	OPT_TABLE,
+	OPT_WAIT,
+	OPT_MAX_DELAY,
+	OPT_INNER,
+	OPT_REJECT,
+	OPT_INTO,
+	OPT_DROP_DIMS,
+	OPT_STATE_DIR,
+};
+
+static const struct ec_opt options[] = {
+	{ "time", required_argument, 't', "PATH", "event time field (required): RFC 3339 text or a number" },
+	{ "time-unit", required_argument, OPT_TIME_UNIT, "s|ms|us|ns", "unit of numeric times (default ms)" },
+	{ "dim", required_argument, 'd', "'TABLE[: key PATH]'", "a dimension table and its key within the row (default key .id)" },
+	{ "attach", required_argument, 'a', "'[FACTS:] [NAME =] TABLE[PATH].FIELD'", "attach FIELD of the TABLE row whose key is the fact's PATH" },
+	{ "preload", required_argument, OPT_PRELOAD, "TABLE=FILE", "rows of TABLE (one flat object per line) valid from the start" },
+	{ "table", required_argument, OPT_TABLE, "PATH", "field naming a record's table (default .source.table)" },
+	{ "wait", required_argument, OPT_WAIT, "DURATION", "how long a fact waits for a row that has not arrived (default 0s)" },
+	{ "max-delay", required_argument, OPT_MAX_DELAY, "DURATION", "how far the watermark trails the largest event time (default 0s)" },
+	{ "inner", no_argument, OPT_INNER, NULL, "drop facts with an unmatched key instead of attaching nulls" },
+	{ "reject", required_argument, OPT_REJECT, "FILE", "with --inner, append the dropped facts to FILE" },
+	{ "into", required_argument, OPT_INTO, "NAME", "name of the object holding the attached fields (default _join)" },
+	{ "drop-dims", no_argument, OPT_DROP_DIMS, NULL, "do not forward dimension change records" },
+	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR", "keep checkpoint snapshots in DIR (restore/barrier records)" },
+	EC_OPTS_INPUT,
+	EC_OPTS_COMMON,
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+struct settings {
+	const char *time_path;
+	enum ec_time_unit time_unit;
+	const char **dim_specs, **attach_specs, **preloads;
+	size_t ndim_specs, dim_alloc, nattach_specs, attach_alloc, npreloads, preload_alloc;
+	const char *table_path;
+	int64_t wait, max_delay;
+	int inner, drop_dims;
+	const char *reject_path;
+	const char *into;
+	const char *state_dir;
+	size_t max_line;
+};
+
+/* One version of a dimension row: its fields' JSON text from TIME on, or a deletion. */
+struct version {
+	int64_t time;
+	char **vals;		/* NULL: the row was deleted at TIME */
+};
+
+/* Every version of one row still needed, oldest first (the hash map's value). */
+struct row {
+	struct version *v;
+	uint32_t n, alloc;
+};
+
+/* A dimension table: which records change it, its key and the fields facts ask for. */
+struct dim {
+	char *name;
+	char *key_path;		/* within the row: ".id" */
+	int key_after, key_before, key_flat;
+	char **fields;		/* within the row: ".city" */
+	int *field_after, *field_flat;
+	size_t nfields;
+	char *preload;
+	struct ec_hmap rows;	/* canonical key -> struct row */
+};
+
+/* A lookup of one dimension row per fact: FACTS: TABLE[PATH]. */
+struct lookup {
+	char *scope;		/* the facts' table, or NULL for every fact */
+	struct dim *dim;
+	char *key_text;
+	int key_slot;
+};
+
+/* One attached field: NAME = lookup.FIELD. */
+struct attach {
+	char *name;
+	size_t lookup, field;
+};
+
+/* A fact waiting for the watermark or for its dimension row. */
+struct pending {
+	char *line;
+	size_t n;
+	int64_t time;
+	uint64_t lineno;
+	const char *file;
+};
+
+/* Everything the record loop needs. */
+struct job {
+	struct settings *set;
+	struct ec_errpolicy pol;
+	struct ec_pathset *ps, *row_ps;
+	struct ec_jval *slots, *row_slots;
+	int time_slot, table_slot, op_slot, after_slot, before_slot;
+	struct dim *dims;
+	size_t ndims;
+	struct lookup *lookups;
+	size_t nlookups;
+	struct attach *attaches;
+	size_t nattaches;
+	/* Per lookup, for the fact at hand. */
+	struct ec_buf *keys;
+	int *applies, *nullkey;
+	const struct version **chosen;
+	struct pending *pending;
+	size_t npending, pending_alloc;
+	int64_t max_time, min_due;
+	int has_time, dims_changed;
+	struct ec_buf out, tmp, table;
+	FILE *reject;
+	uint64_t rejected, unmatched;
+	struct ec_stage stage;
+	char *fingerprint;
+};
+
+static int64_t parse_duration_option(const char *name, const char *arg)
+{
+	char err[256];
+	int64_t ms;
+
+	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
+		ec_usage_error("--%s: %s", name, err);
+	return ms;
+}
+
+static void push_spec(const char ***v, size_t *n, size_t *alloc, const char *arg)
+{
+	EC_GROW(*v, *n + 1, *alloc);
+	(*v)[(*n)++] = arg;
+}
+
+static void parse_options(struct settings *set, struct ec_errpolicy *pol, int argc, char **argv)
+{
+	struct ec_optparser op;
+	int c;
+
+	ec_optparser_init(&op, options);
+	while ((c = ec_optparser_next(&op, argc, argv)) != -1) {
+		if (ec_opt_common(c, optarg, synopsis, description, options) ||
+		    ec_errpolicy_option(pol, c, optarg))
+			continue;
+		switch (c) {
+		case 't': set->time_path = optarg; break;
+		case OPT_TIME_UNIT:
+			if (ec_time_unit_parse(optarg, &set->time_unit) < 0)
+				ec_usage_error("--time-unit must be s, ms, us or ns, not '%s'", optarg);
+			break;
+		case 'd': push_spec(&set->dim_specs, &set->ndim_specs, &set->dim_alloc, optarg); break;
+		case 'a': push_spec(&set->attach_specs, &set->nattach_specs, &set->attach_alloc, optarg); break;
+		case OPT_PRELOAD: push_spec(&set->preloads, &set->npreloads, &set->preload_alloc, optarg); break;
+		case OPT_TABLE: set->table_path = optarg; break;
+		case OPT_WAIT: set->wait = parse_duration_option("wait", optarg); break;
+		case OPT_MAX_DELAY: set->max_delay = parse_duration_option("max-delay", optarg); break;
+		case OPT_INNER: set->inner = 1; break;
+		case OPT_REJECT: set->reject_path = optarg; break;
+		case OPT_INTO:
+			if (!*optarg)
+				ec_usage_error("--into: the name cannot be empty");
+			set->into = optarg;
+			break;
+		case OPT_DROP_DIMS: set->drop_dims = 1; break;
+		case OPT_STATE_DIR: set->state_dir = optarg; break;
+		case EC_OPT_MAX_LINE:
+			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
+				ec_usage_error("--max-line: not a size: '%s'", optarg);
+			break;
+		default:
+			ec_usage_error("unhandled option");
+		}
+	}
+	ec_optparser_release(&op);
+	if (!set->time_path)
+		ec_usage_error("--time PATH is required (the event time field)");
+	if (!set->nattach_specs)
+		ec_usage_error("at least one --attach is required, e.g. --attach 'city = customers[.after.customer_id].city'");
+	if (set->reject_path && !set->inner)
+		ec_usage_error("--reject needs --inner (without it unmatched facts get nulls)");
+}
+
+/* ---- the option syntax ---- */
+
+static const char *skip_spaces(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static char *trimmed(const char *s, const char *e)
+{
+	s = skip_spaces(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return xstrndup(s, (size_t)(e - s));
+}
+
+static int is_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!(*s == '_' || *s == '-' || *s == '$' || (*s >= '0' && *s <= '9') ||
+		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* Check that TEXT is a path (exit 64 naming OPTION otherwise). */
+static void check_path(const char *text, const char *option, const char *spec)
+{
+	struct ec_path p;
+	char err[256];
+
+	if (ec_path_parse(&p, text, err, sizeof(err)) < 0)
+		ec_usage_error("%s '%s': %s", option, spec, err);
+	if (!p.nseg)
+		ec_usage_error("%s '%s': the path cannot be '.'", option, spec);
+	ec_path_release(&p);
+}
+
+static struct dim *find_dim(struct job *job, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < job->ndims; i++)
+		if (!strcmp(job->dims[i].name, name))
+			return &job->dims[i];
+	return NULL;
+}
+
+/* "customers: key .id", or just "customers" (key .id). */
+static void parse_dim(struct job *job, const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	struct dim *d = &job->dims[job->ndims];
+	char *name = trimmed(spec, colon ? colon : spec + strlen(spec));
+
+	if (!is_name(name))
+		ec_usage_error("--dim '%s': expected 'TABLE: key PATH', e.g. 'customers: key .id'", spec);
+	if (find_dim(job, name))
+		ec_usage_error("--dim '%s': table %s is declared twice", spec, name);
+	d->name = name;
+	if (colon) {
+		const char *p = skip_spaces(colon + 1);
+		if (strncmp(p, "key", 3) || (p[3] != ' ' && p[3] != '\t'))
+			ec_usage_error("--dim '%s': expected 'TABLE: key PATH', e.g. 'customers: key .id'", spec);
+		d->key_path = trimmed(p + 3, p + strlen(p));
+		check_path(d->key_path, "--dim", spec);
+	} else {
+		d->key_path = xstrdup(".id");
+	}
+	ec_hmap_init(&d->rows, sizeof(struct row));
+	job->ndims++;
+}
+
+/* Index of FIELD in D's field list, added when new. */
+static size_t dim_field(struct dim *d, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < d->nfields; i++)
+		if (!strcmp(d->fields[i], field))
+			return i;
+	d->fields = xrealloc(d->fields, (d->nfields + 1) * sizeof(*d->fields));
+	d->fields[d->nfields] = xstrdup(field);
+	return d->nfields++;
+}
+
+static size_t find_lookup(struct job *job, const char *scope, struct dim *d, const char *key_text)
+{
+	struct lookup *l;
+	size_t i;
+
+	for (i = 0; i < job->nlookups; i++) {
+		l = &job->lookups[i];
+		if (l->dim == d && !strcmp(l->key_text, key_text) &&
+		    (scope ? l->scope && !strcmp(l->scope, scope) : !l->scope))
+			return i;
+	}
+	l = &job->lookups[job->nlookups];
+	l->scope = scope ? xstrdup(scope) : NULL;
+	l->dim = d;
+	l->key_text = xstrdup(key_text);
+	return job->nlookups++;
+}
+
+/* End of the bracket opened at P ('['), skipping nested brackets and quoted keys. */
+static const char *closing_bracket(const char *p)
+{
+	int depth = 0, quoted = 0;
+
+	for (; *p; p++) {
+		if (quoted) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				quoted = 0;
+		} else if (*p == '"') {
+			quoted = 1;
+		} else if (*p == '[') {
+			depth++;
+		} else if (*p == ']' && !--depth) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* "[FACTS:] [NAME =] TABLE[PATH].FIELD" */
+static void parse_attach(struct job *job, const char *spec)
+{
+	static const char form[] = "expected '[FACTS:] [NAME =] TABLE[PATH].FIELD', "
+				   "e.g. 'orders: city = customers[.after.customer_id].city'";
+	struct attach *a = &job->attaches[job->nattaches];
+	const char *p = spec, *open, *close, *colon, *eq;
+	char *scope = NULL, *table, *key, *field;
+	struct dim *d;
+
+	open = strchr(spec, '[');
+	if (!open)
+		ec_usage_error("--attach '%s': %s", spec, form);
+	colon = memchr(spec, ':', (size_t)(open - spec));
+	if (colon) {
+		scope = trimmed(spec, colon);
+		if (!is_name(scope))
+			ec_usage_error("--attach '%s': %s", spec, form);
+		p = colon + 1;
+	}
+	eq = memchr(p, '=', (size_t)(open - p));
+	if (eq) {
+		a->name = trimmed(p, eq);
+		if (!*a->name)
+			ec_usage_error("--attach '%s': %s", spec, form);
+		p = eq + 1;
+	}
+	table = trimmed(p, open);
+	close = closing_bracket(open);
+	if (!is_name(table) || !close)
+		ec_usage_error("--attach '%s': %s", spec, form);
+	d = find_dim(job, table);
+	if (!d)
+		ec_usage_error("--attach '%s': no --dim table named %s", spec, table);
+	key = trimmed(open + 1, close);
+	field = trimmed(close + 1, close + 1 + strlen(close + 1));
+	check_path(key, "--attach", spec);
+	check_path(field, "--attach", spec);
+	if (!a->name) {
+		struct ec_path fp;
+		char err[64];
+		ec_path_parse(&fp, field, err, sizeof(err));
+		a->name = xstrdup(ec_path_leaf(&fp) ? ec_path_leaf(&fp) : table);
+		ec_path_release(&fp);
+	}
+	if (scope && find_dim(job, scope) == d)
+		ec_usage_error("--attach '%s': a table cannot be joined to itself", spec);
+	a->lookup = find_lookup(job, scope, d, key);
+	a->field = dim_field(d, field);
+	job->nattaches++;
+	free(scope);
+	free(table);
+	free(key);
+	free(field);
+}
+
+/* PREFIX + PATH as one path's text, added to PS. */
+static int add_prefixed(struct ec_pathset *ps, const char *prefix, const char *path, const char *option)
+{
+	char *text = xmalloc(strlen(prefix) + strlen(path) + 1);
+	int slot;
+
+	strcpy(text, prefix);
+	strcat(text, path);
+	slot = ec_pathset_add_text(ps, text, option);
+	free(text);
+	return slot;
+}
+
+static void setup_paths(struct job *job)
+{
+	struct settings *set = job->set;
+	size_t i, j;
+
+	job->ps = ec_record_pathset_new();
+	job->row_ps = ec_record_pathset_new();
+	job->time_slot = ec_pathset_add_text(job->ps, set->time_path, "--time");
+	job->table_slot = ec_pathset_add_text(job->ps, set->table_path, "--table");
+	job->op_slot = ec_pathset_add_text(job->ps, ".op", "--dim");
+	job->after_slot = ec_pathset_add_text(job->ps, ".after", "--dim");
+	job->before_slot = ec_pathset_add_text(job->ps, ".before", "--dim");
+	for (i = 0; i < job->ndims; i++) {
+		struct dim *d = &job->dims[i];
+		d->key_after = add_prefixed(job->ps, ".after", d->key_path, "--dim");
+		d->key_before = add_prefixed(job->ps, ".before", d->key_path, "--dim");
+		d->key_flat = ec_pathset_add_text(job->row_ps, d->key_path, "--dim");
+		d->field_after = xcalloc(d->nfields + 1, sizeof(int));
+		d->field_flat = xcalloc(d->nfields + 1, sizeof(int));
+		for (j = 0; j < d->nfields; j++) {
+			d->field_after[j] = add_prefixed(job->ps, ".after", d->fields[j], "--attach");
+			d->field_flat[j] = ec_pathset_add_text(job->row_ps, d->fields[j], "--attach");
+		}
+	}
+	for (i = 0; i < job->nlookups; i++)
+		job->lookups[i].key_slot = ec_pathset_add_text(job->ps, job->lookups[i].key_text, "--attach");
+	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
+	job->row_slots = xcalloc(ec_pathset_size(job->row_ps), sizeof(*job->row_slots));
+}
+
+/* ---- dimension rows and their versions ---- */
+
+static void version_release(struct version *v, size_t nfields)
+{
+	size_t i;
+
+	if (!v->vals)
+		return;
+	for (i = 0; i < nfields; i++)
+		free(v->vals[i]);
+	free(v->vals);
+}
+
+static void dim_clear(struct dim *d)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	uint32_t i;
+
+	ec_hmap_iter_init(&it, &d->rows);
+	while (ec_hmap_iter_next(&it, &e)) {
+		struct row *r = e.value;
+		for (i = 0; i < r->n; i++)
+			version_release(&r->v[i], d->nfields);
+		free(r->v);
+	}
+	ec_hmap_release(&d->rows);
+	ec_hmap_init(&d->rows, sizeof(struct row));
+}
+
+/*
+ * A key as bytes to compare: a string's decoded content, any other scalar's
+ * JSON text, so the number 7 and the string "7" name the same row.
+ */
+static int canonical_key(const struct ec_jval *v, struct ec_buf *key)
+{
+	ec_buf_reset(key);
+	if (v->type == EC_J_STRING) {
+		if (v->escaped)
+			return ec_jval_str(v, key);
+		ec_buf_add(key, v->p, v->n);
+		return 0;
+	}
+	if (v->type == EC_J_NUMBER || v->type == EC_J_TRUE || v->type == EC_J_FALSE) {
+		ec_buf_add(key, v->p, v->n);
+		return 0;
+	}
+	return -1;
+}
+
+static char *value_text(const struct ec_jval *v)
+{
+	size_t n;
+	const char *raw;
+
+	if (v->type == EC_J_MISSING)
+		return xstrdup("null");
+	raw = ec_jval_raw(v, &n);
+	return xstrndup(raw, n);
+}
+
+/* The watermark: no fact at or before it can still be waiting for an earlier row. */
+static int64_t watermark(const struct job *job)
+{
+	return job->has_time ? job->max_time - job->set->max_delay : EC_TIME_MIN - 1;
+}
+
+/*
+ * Versions nobody can ask for any more: a waiting fact is newer than
+ * watermark - wait, and needs only the version valid at its time and later ones.
+ */
+static void row_prune(struct job *job, struct dim *d, struct row *r)
+{
+	int64_t horizon = watermark(job) - job->set->wait;
+	uint32_t drop = 0, i;
+
+	while (drop + 1 < r->n && r->v[drop + 1].time <= horizon)
+		drop++;
+	if (!drop)
+		return;
+	for (i = 0; i < drop; i++)
+		version_release(&r->v[i], d->nfields);
+	memmove(r->v, r->v + drop, (r->n - drop) * sizeof(*r->v));
+	r->n -= drop;
+}
+
+/* Add a version (VALS NULL: a delete) of the row KEY from TIME on; VALS is taken over. */
+static void dim_add_version(struct job *job, struct dim *d, const struct ec_buf *key, int64_t time, char **vals)
+{
+	struct row *r = ec_hmap_put(&d->rows, key->buf ? key->buf : "", key->len, NULL);
+	uint32_t pos = r->n;
+
+	/* Versions of equal time keep their order of arrival: the last one wins. */
+	while (pos > 0 && r->v[pos - 1].time > time)
+		pos--;
+	if (r->n == r->alloc) {
+		r->alloc = r->alloc ? 2 * r->alloc : 1;
+		r->v = xrealloc(r->v, r->alloc * sizeof(*r->v));
+	}
+	memmove(r->v + pos + 1, r->v + pos, (r->n - pos) * sizeof(*r->v));
+	r->v[pos].time = time;
+	r->v[pos].vals = vals;
+	r->n++;
+	row_prune(job, d, r);
+	job->dims_changed = 1;
+}
+
+static char **collect_vals(const struct dim *d, const struct ec_jval *slots, const int *field_slots)
+{
+	char **vals = xcalloc(d->nfields + 1, sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < d->nfields; i++)
+		vals[i] = value_text(&slots[field_slots[i]]);
+	return vals;
+}
+
+/* ---- time and keys of a record ---- */
+
+static int record_time(struct job *job, const struct ec_line *line, int64_t *t)
+{
+	const struct ec_jval *v = &job->slots[job->time_slot];
+	char err[256];
+
+	if (v->type == EC_J_NUMBER) {
+		if (ec_time_from_number(v->p, v->n, job->set->time_unit, t) == 0)
+			return 0;
+		ec_reject(&job->pol, line, "%s: number out of range for a time: %.*s",
+			  job->set->time_path, (int)(v->n > 40 ? 40 : v->n), v->p);
+		return -1;
+	}
+	if (v->type == EC_J_STRING) {
+		if (!v->escaped && ec_time_parse(v->p, v->n, t, err, sizeof(err)) == 0)
+			return 0;
+		ec_reject(&job->pol, line, "%s: %s", job->set->time_path,
+			  v->escaped ? "a time cannot contain escapes" : err);
+		return -1;
+	}
+	if (v->type == EC_J_MISSING)
+		ec_reject(&job->pol, line, "missing time field %s", job->set->time_path);
+	else
+		ec_reject(&job->pol, line, "%s: expected a time (string or number), got %s",
+			  job->set->time_path, ec_jtype_name(v->type));
+	return -1;
+}
+
+/* The record's table name into job->table; 0 when it has none. */
+static int record_table(struct job *job)
+{
+	const struct ec_jval *v = &job->slots[job->table_slot];
+
+	ec_buf_reset(&job->table);
+	if (v->type != EC_J_STRING || canonical_key(v, &job->table) < 0)
+		return 0;
+	ec_buf_addch(&job->table, '\0');
+	job->table.len--;
+	return 1;
+}
+
+/* A change of dimension D: an insert, update or snapshot row, or a delete. */
+static int apply_dim_change(struct job *job, struct dim *d, const struct ec_line *line, int64_t t)
+{
+	const struct ec_jval *op = &job->slots[job->op_slot];
+	int del = op->type == EC_J_STRING && op->n == 1 && op->p[0] == 'd';
+	const struct ec_jval *env = &job->slots[del ? job->before_slot : job->after_slot];
+	const struct ec_jval *key = &job->slots[del ? d->key_before : d->key_after];
+	const char *where = del ? ".before" : ".after";
+
+	if (op->type == EC_J_STRING && op->n == 1 && op->p[0] == 't')
+		return 0;	/* a truncate names no row */
+	if (env->type != EC_J_OBJECT) {
+		ec_reject(&job->pol, line, "%s change: expected %s to be an object, got %s", d->name, where,
+			  env->type == EC_J_MISSING ? "nothing" : ec_jtype_name(env->type));
+		return -1;
+	}
+	if (key->type == EC_J_MISSING) {
+		ec_reject(&job->pol, line, "%s change: missing key %s%s", d->name, where, d->key_path);
+		return -1;
+	}
+	if (canonical_key(key, &job->tmp) < 0) {
+		ec_reject(&job->pol, line, "%s change: key %s%s: expected a string or number, got %s",
+			  d->name, where, d->key_path, ec_jtype_name(key->type));
+		return -1;
+	}
+	dim_add_version(job, d, &job->tmp, t, del ? NULL : collect_vals(d, job->slots, d->field_after));
+	return 0;
+}
+
+/* Which lookups apply to the fact in job->slots, and their keys. 0, or -1 if rejected. */
+static int fact_keys(struct job *job, const struct ec_line *line, int has_table, int *any)
+{
+	size_t i;
+
+	*any = 0;
+	for (i = 0; i < job->nlookups; i++) {
+		const struct lookup *l = &job->lookups[i];
+		const struct ec_jval *v = &job->slots[l->key_slot];
+
+		job->applies[i] = !l->scope || (has_table && !strcmp(l->scope, job->table.buf));
+		job->nullkey[i] = 0;
+		if (!job->applies[i])
+			continue;
+		*any = 1;
+		if (v->type == EC_J_NULL) {
+			job->nullkey[i] = 1;
+		} else if (v->type == EC_J_MISSING) {
+			if (line)
+				ec_reject(&job->pol, line, "missing join key %s", l->key_text);
+			return -1;
+		} else if (canonical_key(v, &job->keys[i]) < 0) {
+			if (line)
+				ec_reject(&job->pol, line, "join key %s: expected a string or number, got %s",
+					  l->key_text, ec_jtype_name(v->type));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- resolving a fact ---- */
+
+/*
+ * The version of lookup I's row for a fact at T: the one valid at T, else
+ * the first within --wait after T. 1 decided (*out may be NULL: unmatched),
+ * 0 not yet (*due says when to look again).
+ */
+static int choose_version(struct job *job, size_t i, int64_t t, int final,
+			  const struct version **out, int64_t *due)
+{
+	const struct lookup *l = &job->lookups[i];
+	const struct row *r;
+	int64_t wm = watermark(job);
+	uint32_t k;
+
+	*out = NULL;
+	if (job->nullkey[i])
+		return 1;
+	r = ec_hmap_get(&l->dim->rows, job->keys[i].buf ? job->keys[i].buf : "", job->keys[i].len);
+	if (r) {
+		for (k = r->n; k > 0 && r->v[k - 1].time > t; k--)
+			;
+		if (k > 0) {
+			*out = r->v[k - 1].vals ? &r->v[k - 1] : NULL;
+			return 1;
+		}
+		/* None valid at T: the row's first version, if it comes within --wait. */
+		if (r->n && r->v[0].time - t <= job->set->wait && (final || r->v[0].time <= wm)) {
+			*out = r->v[0].vals ? &r->v[0] : NULL;
+			return 1;
+		}
+	}
+	if (final || wm >= t + job->set->wait)
+		return 1;
+	*due = r && r->n && r->v[0].time - t <= job->set->wait ? r->v[0].time : t + job->set->wait;
+	return 0;
+}
+
+/* The n-th field's text of a version, or null. */
+static void add_value(struct ec_buf *b, const struct version *v, size_t field)
+{
+	if (v)
+		ec_buf_addstr(b, v->vals[field]);
+	else
+		ec_buf_add(b, "null", 4);
+}
+
+static void write_reject(struct job *job, const struct ec_buf *rec)
+{
+	job->rejected++;
+	if (!job->set->reject_path)
+		return;
+	if (!job->reject && !(job->reject = fopen(job->set->reject_path, "a")))
+		ec_die(EX_CANTCREAT, "cannot open --reject file %s: %s", job->set->reject_path, strerror(errno));
+	if (fwrite(rec->buf, 1, rec->len, job->reject) != rec->len)
+		ec_die(EX_IOERR, "writing --reject file %s: %s", job->set->reject_path, strerror(errno));
+}
+
+/* Splice the attached fields into the fact's bytes and write it (or reject it with --inner). */
+static void emit_fact(struct job *job, const char *rec, size_t n)
+{
+	struct ec_buf fields = EC_BUF_INIT, line = EC_BUF_INIT;
+	int matched = 1, first = 1;
+	size_t i;
+
+	for (i = 0; i < job->nlookups; i++)
+		if (job->applies[i] && !job->chosen[i])
+			matched = 0;
+	ec_jsonw_key(&fields, job->set->into);
+	ec_buf_addch(&fields, '{');
+	for (i = 0; i < job->nattaches; i++) {
+		const struct attach *a = &job->attaches[i];
+		if (!job->applies[a->lookup])
+			continue;
+		if (!first)
+			ec_buf_addch(&fields, ',');
+		first = 0;
+		ec_jsonw_key(&fields, a->name);
+		add_value(&fields, job->chosen[a->lookup], a->field);
+	}
+	ec_buf_addch(&fields, '}');
+	ec_jsonw_splice(&line, rec, n, fields.buf, fields.len);
+	ec_buf_addch(&line, '\n');
+	if (!matched)
+		job->unmatched++;
+	if (!matched && job->set->inner)
+		write_reject(job, &line);
+	else
+		ec_buf_add(&job->out, line.buf, line.len);
+	ec_buf_release(&fields);
+	ec_buf_release(&line);
+}
+
+/* Emit the fact in job->slots at T if it can be decided now: 1, or 0 (it waits; *due set). */
+static int try_resolve(struct job *job, const char *rec, size_t n, int64_t t, int final, int64_t *due)
+{
+	size_t i;
+	int done = 1;
+
+	*due = INT64_MAX;
+	if (!final && watermark(job) < t) {
+		*due = t;
+		return 0;
+	}
+	for (i = 0; i < job->nlookups; i++) {
+		int64_t d = INT64_MAX;
+		if (!job->applies[i])
+			continue;
+		if (!choose_version(job, i, t, final, &job->chosen[i], &d)) {
+			done = 0;
+			if (d < *due)
+				*due = d;
+		}
+	}
+	if (done)
+		emit_fact(job, rec, n);
+	return done;
+}
+
+static void add_pending(struct job *job, const struct ec_line *line, int64_t t, int64_t due)
+{
+	struct pending *p;
+
+	EC_GROW(job->pending, job->npending + 1, job->pending_alloc);
+	p = &job->pending[job->npending++];
+	p->line = xstrndup(line->p, line->n);
+	p->n = line->n;
+	p->time = t;
+	p->lineno = line->lineno;
+	p->file = line->file;
+	if (due < job->min_due)
+		job->min_due = due;
+}
+
+/* Look again at the waiting facts, in their order of arrival; FINAL: decide them all. */
+static void resolve_pending(struct job *job, int final)
+{
+	struct ec_jerr jerr;
+	size_t i, kept = 0;
+	int64_t due;
+
+	if (!job->npending || (!final && !job->dims_changed && watermark(job) < job->min_due))
+		return;
+	job->min_due = INT64_MAX;
+	job->dims_changed = 0;
+	for (i = 0; i < job->npending; i++) {
+		struct pending *p = &job->pending[i];
+		int any;
+
+		/* Scanned fine when it arrived, so it scans the same now. */
+		if (ec_json_scan(job->ps, p->line, p->n, job->slots, &jerr) < 0 ||
+		    fact_keys(job, NULL, record_table(job), &any) < 0)
+			ec_die(EX_SOFTWARE, "%s:%" PRIu64 ": a waiting fact no longer scans", p->file, p->lineno);
+		if (try_resolve(job, p->line, p->n, p->time, final, &due)) {
+			free(p->line);
+			continue;
+		}
+		if (due < job->min_due)
+			job->min_due = due;
+		job->pending[kept++] = *p;
+	}
+	job->npending = kept;
+}
+
+static void advance_time(struct job *job, int64_t t)
+{
+	if (!job->has_time || t > job->max_time) {
+		job->max_time = t;
+		job->has_time = 1;
+	}
+}
+
+static void process_fact(struct job *job, const struct ec_line *line, int64_t t, int has_table)
+{
+	int64_t due;
+	int any;
+
+	if (fact_keys(job, line, has_table, &any) < 0)
+		return;
+	if (!any) {
+		ec_buf_add(&job->out, line->p, line->n);
+		ec_buf_addch(&job->out, '\n');
+		return;
+	}
+	/* A fact decided at once may overtake waiting ones: the order still depends on the input only. */
+	if (!try_resolve(job, line->p, line->n, t, 0, &due))
+		add_pending(job, line, t, due);
+}
+
+/* A dimension table is a fact table too when an --attach names it as FACTS. */
+static int is_fact_table(const struct job *job, const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < job->nlookups; i++)
+		if (job->lookups[i].scope && !strcmp(job->lookups[i].scope, table))
+			return 1;
+	return 0;
+}
+
+static void process_record(struct job *job, const struct ec_line *line)
+{
+	int has_table = record_table(job);
+	struct dim *d = has_table ? find_dim(job, job->table.buf) : NULL;
+	int64_t t;
+
+	if (record_time(job, line, &t) < 0)
+		return;
+	if (d) {
+		if (apply_dim_change(job, d, line, t) < 0)
+			return;
+		advance_time(job, t);
+		if (is_fact_table(job, d->name)) {
+			process_fact(job, line, t, has_table);
+		} else if (!job->set->drop_dims) {
+			ec_buf_add(&job->out, line->p, line->n);
+			ec_buf_addch(&job->out, '\n');
+		}
+	} else {
+		advance_time(job, t);
+		process_fact(job, line, t, has_table);
+	}
+	resolve_pending(job, 0);
+}
+
+/* ---- preloaded rows ---- */
+
+/* TABLE=FILE: every line a flat row, valid from the earliest time there is. */
+static void preload(struct job *job, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	char *name = eq ? xstrndup(spec, (size_t)(eq - spec)) : NULL;
+	struct dim *d = name ? find_dim(job, name) : NULL;
+	char *files[1];
+	struct ec_reader r;
+	struct ec_line line;
+	struct ec_jval *key;
+
+	if (!d)
+		ec_usage_error("--preload '%s': expected TABLE=FILE with a --dim TABLE", spec);
+	files[0] = (char *)eq + 1;
+	ec_reader_init(&r, files, 1, job->set->max_line, &job->pol);
+	while (ec_reader_next(&r, &line)) {
+		if (ec_record_scan(job->row_ps, &line, job->row_slots, &job->pol) != 1)
+			continue;
+		key = &job->row_slots[d->key_flat];
+		if (key->type == EC_J_MISSING) {
+			ec_reject(&job->pol, &line, "%s row: missing key %s", d->name, d->key_path);
+			continue;
+		}
+		if (canonical_key(key, &job->tmp) < 0) {
+			ec_reject(&job->pol, &line, "%s row: key %s: expected a string or number, got %s",
+				  d->name, d->key_path, ec_jtype_name(key->type));
+			continue;
+		}
+		dim_add_version(job, d, &job->tmp, EC_TIME_MIN, collect_vals(d, job->row_slots, d->field_flat));
+	}
+	ec_reader_release(&r);
+	free(name);
+}
+
+static void preload_all(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->set->npreloads; i++)
+		preload(job, job->set->preloads[i]);
+	job->dims_changed = 0;
+}
+
+/* ---- checkpoints: the stage callbacks (lib/stage.h) ---- */
+
+static void pending_clear(struct job *job)
+{
+	while (job->npending)
+		free(job->pending[--job->npending].line);
+	job->min_due = INT64_MAX;
+}
+
+static void state_reset(void *ctx)
+{
+	struct job *job = ctx;
+	size_t i;
+
+	for (i = 0; i < job->ndims; i++)
+		dim_clear(&job->dims[i]);
+	pending_clear(job);
+	job->has_time = 0;
+	job->max_time = 0;
+	preload_all(job);
+}
+
+/*
+ * Snapshot lines: {"max_time":T} first, then one per row
+ * {"dim":I,"key":K,"versions":[[TIME,["json text",...] or null],...]}
+ * and one per waiting fact {"fact":LINE,"time":T,"line":N}.
+ */
+static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const struct ec_hmap_entry *e)
+{
+	const struct row *r = e->value;
+	uint32_t k;
+	size_t f;
+
+	ec_buf_addf(out, "{\"dim\":%zu,\"key\":", di);
+	ec_jsonw_str(out, e->key, e->klen);
+	ec_buf_addstr(out, ",\"versions\":[");
+	for (k = 0; k < r->n; k++) {
+		ec_buf_addf(out, "%s[%" PRId64 ",", k ? "," : "", r->v[k].time);
+		if (!r->v[k].vals) {
+			ec_buf_addstr(out, "null]");
+			continue;
+		}
+		ec_buf_addch(out, '[');
+		for (f = 0; f < d->nfields; f++) {
+			if (f)
+				ec_buf_addch(out, ',');
+			ec_jsonw_cstr(out, r->v[k].vals[f]);
+		}
+		ec_buf_addstr(out, "]]");
+	}
+	ec_buf_addstr(out, "]}\n");
+}
+
+static void state_save(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	size_t i;
+
+	if (job->has_time)
+		ec_buf_addf(out, "{\"max_time\":%" PRId64 "}\n", job->max_time);
+	else
+		ec_buf_addstr(out, "{\"max_time\":null}\n");
+	for (i = 0; i < job->ndims; i++) {
+		ec_hmap_iter_init(&it, &job->dims[i].rows);
+		while (ec_hmap_iter_next(&it, &e))
+			save_row(out, i, &job->dims[i], &e);
+	}
+	for (i = 0; i < job->npending; i++) {
+		ec_buf_addstr(out, "{\"fact\":");
+		ec_jsonw_str(out, job->pending[i].line, job->pending[i].n);
+		ec_buf_addf(out, ",\"time\":%" PRId64 ",\"line\":%" PRIu64 "}\n",
+			    job->pending[i].time, job->pending[i].lineno);
+	}
+}
+
+static int load_versions(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *pd[] = { "dim", NULL }, *pk[] = { "key", NULL }, *pv[] = { "versions", NULL };
+	yajl_val di = yajl_tree_get(root, pd, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
+	yajl_val vs = yajl_tree_get(root, pv, yajl_t_array);
+	struct ec_buf kb = EC_BUF_INIT;
+	struct dim *d;
+	size_t k, f;
+
+	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
+	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !vs)
+		goto bad;
+	d = &job->dims[YAJL_GET_INTEGER(di)];
+	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
+	for (k = 0; k < vs->u.array.len; k++) {
+		yajl_val v = vs->u.array.values[k], t, vals;
+		char **texts = NULL;
+		if (!YAJL_IS_ARRAY(v) || v->u.array.len != 2)
+			goto bad;
+		t = v->u.array.values[0];
+		vals = v->u.array.values[1];
+		if (!YAJL_IS_INTEGER(t) || !(YAJL_IS_NULL(vals) ||
+		    (YAJL_IS_ARRAY(vals) && vals->u.array.len == d->nfields)))
+			goto bad;
+		if (YAJL_IS_ARRAY(vals)) {
+			texts = xcalloc(d->nfields + 1, sizeof(char *));
+			for (f = 0; f < d->nfields; f++)
+				texts[f] = xstrdup(YAJL_IS_STRING(vals->u.array.values[f]) ?
+						   YAJL_GET_STRING(vals->u.array.values[f]) : "null");
+		}
+		dim_add_version(job, d, &kb, YAJL_GET_INTEGER(t), texts);
+	}
+	ec_buf_release(&kb);
+	return 0;
+bad:
+	ec_buf_release(&kb);
+	snprintf(errstr, errstr_size, "a row line of the wrong shape");
+	return -1;
+}
+
+static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *pm[] = { "max_time", NULL }, *pf[] = { "fact", NULL }, *pt[] = { "time", NULL },
+		   *pl[] = { "line", NULL }, *pd[] = { "dim", NULL };
+	yajl_val v, fact, t, ln;
+	struct ec_line line = { NULL, 0, "snapshot", 0 };
+
+	if ((v = yajl_tree_get(root, pm, yajl_t_any))) {
+		job->has_time = YAJL_IS_INTEGER(v);
+		job->max_time = job->has_time ? YAJL_GET_INTEGER(v) : 0;
+		return 0;
+	}
+	if (yajl_tree_get(root, pd, yajl_t_any))
+		return load_versions(job, root, errstr, errstr_size);
+	fact = yajl_tree_get(root, pf, yajl_t_string);
+	t = yajl_tree_get(root, pt, yajl_t_number);
+	ln = yajl_tree_get(root, pl, yajl_t_number);
+	if (!fact || !t || !YAJL_IS_INTEGER(t) || !ln || !YAJL_IS_INTEGER(ln)) {
+		snprintf(errstr, errstr_size, "a line of the wrong shape");
+		return -1;
+	}
+	line.p = YAJL_GET_STRING(fact);
+	line.n = strlen(line.p);
+	line.lineno = (uint64_t)YAJL_GET_INTEGER(ln);
+	add_pending(job, &line, YAJL_GET_INTEGER(t), INT64_MIN);
+	return 0;
+}
+
+static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+	const char *p = text, *end = text + n;
+	size_t i;
+
+	for (i = 0; i < job->ndims; i++)
+		dim_clear(&job->dims[i]);
+	pending_clear(job);
+	job->has_time = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *one = xstrndup(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
+		yajl_val root = yajl_tree_parse(one, NULL, 0);
+		int r = root ? load_line(job, root, errstr, errstr_size) : -1;
+
+		if (!root)
+			snprintf(errstr, errstr_size, "a line that is not JSON");
+		yajl_tree_free(root);
+		free(one);
+		if (r < 0)
+			return -1;
+		p = nl ? nl + 1 : end;
+	}
+	/* Waiting facts are looked at again with the next record. */
+	job->dims_changed = 1;
+	return 0;
+}
+
+static const struct ec_stage_ops stage_ops = { state_reset, state_save, state_load };
+
+/* The settings a snapshot depends on: a snapshot made with others is refused. */
+static char *make_fingerprint(const struct settings *set)
+{
+	struct ec_buf b = EC_BUF_INIT;
+	size_t i;
+
+	ec_buf_addf(&b, "time=%s;unit=%d;table=%s;wait=%" PRId64 ";max-delay=%" PRId64,
+		    set->time_path, (int)set->time_unit, set->table_path, set->wait, set->max_delay);
+	for (i = 0; i < set->ndim_specs; i++)
+		ec_buf_addf(&b, ";dim=%s", set->dim_specs[i]);
+	for (i = 0; i < set->nattach_specs; i++)
+		ec_buf_addf(&b, ";attach=%s", set->attach_specs[i]);
+	return ec_buf_detach(&b, NULL);
+}
+
+static void setup(struct job *job)
+{
+	struct settings *set = job->set;
+	size_t i;
+
+	if (!set->ndim_specs)
+		ec_usage_error("at least one --dim is required, e.g. --dim 'customers: key .id'");
+	job->dims = xcalloc(set->ndim_specs, sizeof(*job->dims));
+	for (i = 0; i < set->ndim_specs; i++)
+		parse_dim(job, set->dim_specs[i]);
+	job->lookups = xcalloc(set->nattach_specs, sizeof(*job->lookups));
+	job->attaches = xcalloc(set->nattach_specs, sizeof(*job->attaches));
+	for (i = 0; i < set->nattach_specs; i++)
+		parse_attach(job, set->attach_specs[i]);
+	setup_paths(job);
+	job->keys = xcalloc(job->nlookups, sizeof(*job->keys));
+	job->applies = xcalloc(job->nlookups, sizeof(int));
+	job->nullkey = xcalloc(job->nlookups, sizeof(int));
+	job->chosen = xcalloc(job->nlookups, sizeof(*job->chosen));
+	job->min_due = INT64_MAX;
+	preload_all(job);
+	job->fingerprint = make_fingerprint(set);
+	ec_stage_init(&job->stage, set->state_dir, job->fingerprint, &stage_ops, job);
+}
+
+static void flush_out(struct job *job)
+{
+	ec_out_buf(&job->out);
+	ec_buf_reset(&job->out);
+}
+
+static void finish(struct job *job, int stopped)
+{
+	/*
+	 * Stopped by a signal in a checkpointed pipeline: the waiting facts are in
+	 * the last snapshot and a restart decides them; deciding them now would
+	 * write them twice.
+	 */
+	if (!(stopped && job->stage.checkpointing))
+		resolve_pending(job, 1);
+	flush_out(job);
+	if (job->unmatched)
+		ec_info("facts without a matching row: %" PRIu64 "%s", job->unmatched,
+			job->set->inner ? " (dropped: --inner)" : "");
+	if (job->reject && fclose(job->reject))
+		ec_die(EX_IOERR, "closing --reject file %s: %s", job->set->reject_path, strerror(errno));
+	ec_errpolicy_finish(&job->pol);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	while (n)
+		free(v[--n]);
+	free(v);
+}
+
+static void job_release(struct job *job)
+{
+	struct settings *set = job->set;
+	size_t i;
+
+	pending_clear(job);
+	free(job->pending);
+	for (i = 0; i < job->ndims; i++) {
+		struct dim *d = &job->dims[i];
+		dim_clear(d);
+		ec_hmap_release(&d->rows);
+		free_strings(d->fields, d->nfields);
+		free(d->field_after);
+		free(d->field_flat);
+		free(d->name);
+		free(d->key_path);
+	}
+	free(job->dims);
+	for (i = 0; i < job->nlookups; i++) {
+		free(job->lookups[i].scope);
+		free(job->lookups[i].key_text);
+		ec_buf_release(&job->keys[i]);
+	}
+	for (i = 0; i < job->nattaches; i++)
+		free(job->attaches[i].name);
+	free(job->lookups);
+	free(job->attaches);
+	free(job->keys);
+	free(job->applies);
+	free(job->nullkey);
+	free(job->chosen);
+	ec_pathset_free(job->ps);
+	ec_pathset_free(job->row_ps);
+	free(job->slots);
+	free(job->row_slots);
+	free(job->fingerprint);
+	ec_buf_release(&job->out);
+	ec_buf_release(&job->tmp);
+	ec_buf_release(&job->table);
+	free(set->dim_specs);
+	free(set->attach_specs);
+	free(set->preloads);
+}
+
+int cmd_main(int argc, char **argv)
+{
+	struct settings set = { .time_unit = EC_UNIT_MS, .table_path = ".source.table", .into = "_join" };
+	struct job job = { .set = &set, .pol = EC_ERRPOLICY_INIT, .out = EC_BUF_INIT };
+	struct ec_reader reader;
+	struct ec_line line;
+	int kind;
+
+	parse_options(&set, &job.pol, argc, argv);
+	setup(&job);
+	ec_reader_init(&reader, argv + optind, argc - optind, set.max_line, &job.pol);
+	while (ec_reader_next(&reader, &line)) {
+		kind = ec_record_scan(job.ps, &line, job.slots, &job.pol);
+		if (kind == 1)
+			process_record(&job, &line);
+		else if (kind == 2)
+			ec_stage_control(&job.stage, &line, &job.out);
+		if (job.out.len)
+			flush_out(&job);
+	}
+	finish(&job, !ec_run);
+	ec_reader_release(&reader);
+	job_release(&job);
+	return 0;
+}

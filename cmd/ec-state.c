@@ -1,0 +1,993 @@
+/* ec-state: keyed lifecycle state for change events: validated transitions, GMV deltas, snapshots. */
+#include "ec.h"
+#include "ckpt.h"
+#include "decimal.h"
+#include "hmap.h"
+#include "jsonw.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "opt.h"
+#include "record.h"
+#include "stage.h"
+#include "timefmt.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <yajl/yajl_tree.h>
+
+static const char synopsis[] =
+	"ec-state [--table NAME] [--machine FILE] [--measure NAME=PATH --counted LIST] [OPTIONS] [FILE...]";
+static const char description[] =
+	"Follow the state of each entity (an order) through its change events, check every change\n"
+	"against a declared lifecycle and splice a \"_state\" object into the record:\n"
+	"{\"from\",\"to\",\"valid\",\"at\",\"in_previous_ms\"[,\"reason\"][,NAME_delta...]}.\n"
+	"Debezium envelopes by default (.op, .after.id, .after.status, .before for deletes);\n"
+	"flat records with --key and --state. Money deltas are exact decimals.";
+
+enum {
+	OPT_STATE = EC_OPT_TOOL_BASE,
+	OPT_TIME_UNIT,
+	OPT_VERSION,
+	OPT_TABLE,
+	OPT_MACHINE,
+	OPT_EMIT,
+	OPT_REJECT,
+	OPT_MEASURE,
+	OPT_COUNTED,
+	OPT_DUMP,
+	OPT_STATE_DIR,
+};
+
+static const struct ec_opt options[] = {
+	{ "key", required_argument, 'k', "PATH", "entity key of flat records (with --state; default: Debezium .after.id)" },
+	{ "state", required_argument, OPT_STATE, "PATH", "state field of flat records (default: Debezium .after.status)" },
+	{ "time", required_argument, 't', "PATH", "event time of a change (default .source.ts_ms for Debezium)" },
+	{ "time-unit", required_argument, OPT_TIME_UNIT, "s|ms|us|ns", "unit of numeric times (default ms)" },
+	{ "version-field", required_argument, OPT_VERSION, "PATH", "ordering of changes (.source.lsn): older ones never move state back" },
+	{ "table", required_argument, OPT_TABLE, "NAME", "track only changes whose .source.table is NAME; pass others through" },
+	{ "machine", required_argument, OPT_MACHINE, "FILE", "the lifecycle: 'FROM -> TO' lines, '*', 'terminal: A, B'" },
+	{ "emit", required_argument, OPT_EMIT, "all|transitions|invalid", "which tracked changes to write (default all)" },
+	{ "reject", required_argument, OPT_REJECT, "FILE", "quarantine invalid and out-of-order changes in FILE, with the reason" },
+	{ "measure", required_argument, OPT_MEASURE, "NAME=PATH", "amount whose signed change is written as _state.NAME_delta" },
+	{ "counted", required_argument, OPT_COUNTED, "LIST", "states in which measures count (default PAID,SHIPPED,COMPLETED)" },
+	{ "dump", required_argument, OPT_DUMP, "FILE", "write every tracked entity to FILE at the end, at checkpoints and on SIGUSR1" },
+	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR", "keep checkpoint snapshots in DIR (restore/barrier records)" },
+	EC_OPTS_INPUT,
+	EC_OPTS_COMMON,
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+#define MAX_MEASURES 6
+
+enum emit_mode { EMIT_ALL, EMIT_TRANSITIONS, EMIT_INVALID };
+
+struct settings {
+	const char *key_path, *state_path, *time_path, *version_path;
+	enum ec_time_unit time_unit;
+	const char *table;
+	const char *machine_path;
+	enum emit_mode emit;
+	const char *reject_path;
+	const char *measure_specs[MAX_MEASURES];
+	size_t nmeasures;
+	const char *counted;
+	const char *dump_path;
+	const char *state_dir;
+	size_t max_line;
+};
+
+/*
+ * What is kept per entity: the hash map's value. With one measure it is 32
+ * bytes, 48 with the slot's key: 5 million orders fit in well under 150
+ * bytes each even while the table doubles.
+ */
+struct entity {
+	int64_t since;		/* event time the current state was entered, NO_TIME if unknown */
+	int64_t version;	/* the newest version applied (flag F_VERSION) */
+	uint8_t state;		/* index into the lifecycle's names */
+	uint8_t flags;
+	uint8_t scale[MAX_MEASURES];
+	int64_t amount[];	/* per measure: coefficient at scale[i] */
+};
+#define F_VERSION 1		/* version is set */
+#define F_KEY_STRING 2		/* the key was a JSON string (for dumps and snapshots) */
+#define NO_TIME INT64_MIN
+
+struct measure {
+	char *name;
+	int slot;
+};
+
+/* One change, as read from a record. */
+struct change {
+	int is_delete;
+	const char *key;
+	size_t klen;
+	int key_string;
+	int to;			/* state index, -1 for a delete */
+	int64_t at;		/* NO_TIME if the record has none */
+	int has_version;
+	int64_t version;
+	struct ec_dec amount[MAX_MEASURES];
+};
+
+struct job {
+	struct settings *set;
+	struct ec_errpolicy pol;
+	struct ec_pathset *ps;
+	struct ec_jval *slots;
+	int op_slot, before_slot, after_slot, table_slot;
+	int key_slot, del_key_slot, state_slot, time_slot, version_slot;
+	struct measure measures[MAX_MEASURES];
+	size_t nmeasures;
+	struct ec_lifecycle lc;
+	uint64_t counted;	/* bit per declared state */
+	struct ec_hmap map;
+	struct ec_buf out, fields, key, reject_buf;
+	FILE *reject;
+	uint64_t duplicates, stale, quarantined;
+	struct ec_stage stage;
+	char *fingerprint;
+};
+
+static volatile sig_atomic_t dump_requested;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	dump_requested = 1;
+}
+
+/* ---- options ---- */
+
+static enum emit_mode parse_emit(const char *arg)
+{
+	if (!strcmp(arg, "all"))
+		return EMIT_ALL;
+	if (!strcmp(arg, "transitions"))
+		return EMIT_TRANSITIONS;
+	if (!strcmp(arg, "invalid"))
+		return EMIT_INVALID;
+	ec_usage_error("--emit must be all, transitions or invalid, not '%s'", arg);
+}
+
+static void parse_options(struct settings *set, struct ec_errpolicy *pol, int argc, char **argv)
+{
+	struct ec_optparser op;
+	int c;
+
+	ec_optparser_init(&op, options);
+	while ((c = ec_optparser_next(&op, argc, argv)) != -1) {
+		if (ec_opt_common(c, optarg, synopsis, description, options) ||
+		    ec_errpolicy_option(pol, c, optarg))
+			continue;
+		switch (c) {
+		case 'k': set->key_path = optarg; break;
+		case OPT_STATE: set->state_path = optarg; break;
+		case 't': set->time_path = optarg; break;
+		case OPT_TIME_UNIT:
+			if (ec_time_unit_parse(optarg, &set->time_unit) < 0)
+				ec_usage_error("--time-unit must be s, ms, us or ns, not '%s'", optarg);
+			break;
+		case OPT_VERSION: set->version_path = optarg; break;
+		case OPT_TABLE: set->table = optarg; break;
+		case OPT_MACHINE: set->machine_path = optarg; break;
+		case OPT_EMIT: set->emit = parse_emit(optarg); break;
+		case OPT_REJECT: set->reject_path = optarg; break;
+		case OPT_MEASURE:
+			if (set->nmeasures == MAX_MEASURES)
+				ec_usage_error("--measure: at most %d measures", MAX_MEASURES);
+			set->measure_specs[set->nmeasures++] = optarg;
+			break;
+		case OPT_COUNTED: set->counted = optarg; break;
+		case OPT_DUMP: set->dump_path = optarg; break;
+		case OPT_STATE_DIR: set->state_dir = optarg; break;
+		case EC_OPT_MAX_LINE:
+			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
+				ec_usage_error("--max-line: not a size: '%s'", optarg);
+			break;
+		default:
+			ec_usage_error("unhandled option");
+		}
+	}
+	ec_optparser_release(&op);
+	if (!set->key_path != !set->state_path)
+		ec_usage_error("--key and --state go together (flat records); without both, Debezium envelopes are read");
+	if (set->table && set->key_path)
+		ec_usage_error("--table selects Debezium changes by .source.table; it does not apply to flat records");
+}
+
+/* ---- setup ---- */
+
+static void setup_machine(struct job *job)
+{
+	const char *path = job->set->machine_path;
+	struct ec_buf text = EC_BUF_INIT;
+	char err[512];
+	int r;
+
+	if (!path) {
+		if (ec_lifecycle_parse(&job->lc, ec_lifecycle_default_text, "default", err, sizeof(err)) < 0)
+			ec_die(EX_SOFTWARE, "%s", err);
+		return;
+	}
+	r = ec_read_file(path, &text, err, sizeof(err));
+	if (r > 0)
+		ec_die(EX_NOINPUT, "--machine %s: no such file", path);
+	if (r < 0)
+		ec_die(EX_NOINPUT, "--machine: %s", err);
+	if (memchr(text.buf ? text.buf : "", '\0', text.len))
+		ec_usage_error("--machine %s: not a text file", path);
+	if (ec_lifecycle_parse(&job->lc, text.buf ? text.buf : "", path, err, sizeof(err)) < 0)
+		ec_usage_error("--machine %s", err);
+	ec_buf_release(&text);
+}
+
+/* --counted A,B: the states in which measures count. */
+static void setup_counted(struct job *job)
+{
+	const char *s = job->set->counted ? job->set->counted : "PAID,SHIPPED,COMPLETED";
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		int st = ec_lifecycle_find(&job->lc, s, n);
+
+		if (st < 0 || !ec_lifecycle_declared(&job->lc, st)) {
+			if (job->set->counted || job->nmeasures)
+				ec_usage_error("--counted: '%.*s' is not a state of the lifecycle", (int)n, s);
+		} else {
+			job->counted |= (uint64_t)1 << st;
+		}
+		s += n + (s[n] == ',');
+	}
+}
+
+static void setup_measures(struct job *job)
+{
+	size_t i, j;
+
+	for (i = 0; i < job->set->nmeasures; i++) {
+		const char *spec = job->set->measure_specs[i], *eq = strchr(spec, '=');
+		struct measure *m = &job->measures[i];
+
+		if (!eq || eq == spec || eq[1] != '.')
+			ec_usage_error("--measure: expected NAME=PATH (gmv=.after.total_amount), not '%s'", spec);
+		m->name = xstrndup(spec, (size_t)(eq - spec));
+		for (j = 0; m->name[j]; j++)
+			if (!(m->name[j] == '_' || (m->name[j] >= 'a' && m->name[j] <= 'z') ||
+			      (m->name[j] >= 'A' && m->name[j] <= 'Z') || (m->name[j] >= '0' && m->name[j] <= '9')))
+				ec_usage_error("--measure: bad name '%s' (letters, digits, '_')", m->name);
+		for (j = 0; j < i; j++)
+			if (!strcmp(job->measures[j].name, m->name))
+				ec_usage_error("--measure: '%s' given twice", m->name);
+		m->slot = ec_pathset_add_text(job->ps, eq + 1, "--measure");
+		job->nmeasures++;
+	}
+}
+
+static int is_debezium(const struct job *job)
+{
+	return !job->set->key_path;
+}
+
+static void setup_paths(struct job *job)
+{
+	struct settings *set = job->set;
+
+	job->op_slot = job->before_slot = job->after_slot = job->table_slot = job->del_key_slot = -1;
+	job->time_slot = job->version_slot = -1;
+	if (is_debezium(job)) {
+		job->op_slot = ec_pathset_add_text(job->ps, ".op", "--key");
+		job->before_slot = ec_pathset_add_text(job->ps, ".before", "--key");
+		job->after_slot = ec_pathset_add_text(job->ps, ".after", "--key");
+		job->key_slot = ec_pathset_add_text(job->ps, ".after.id", "--key");
+		job->del_key_slot = ec_pathset_add_text(job->ps, ".before.id", "--key");
+		job->state_slot = ec_pathset_add_text(job->ps, ".after.status", "--state");
+		if (set->table)
+			job->table_slot = ec_pathset_add_text(job->ps, ".source.table", "--table");
+		if (!set->time_path)
+			set->time_path = ".source.ts_ms";
+	} else {
+		job->key_slot = ec_pathset_add_text(job->ps, set->key_path, "--key");
+		job->state_slot = ec_pathset_add_text(job->ps, set->state_path, "--state");
+	}
+	if (set->time_path)
+		job->time_slot = ec_pathset_add_text(job->ps, set->time_path, "--time");
+	if (set->version_path)
+		job->version_slot = ec_pathset_add_text(job->ps, set->version_path, "--version");
+}
+
+/* The settings a snapshot depends on: a snapshot made with others is refused. */
+static char *make_fingerprint(const struct job *job)
+{
+	const struct settings *set = job->set;
+	struct ec_buf b = EC_BUF_INIT;
+	size_t i;
+
+	ec_buf_addf(&b, "key=%s;state=%s;version=%s;table=%s;counted=%s",
+		    set->key_path ? set->key_path : ".after.id", set->state_path ? set->state_path : ".after.status",
+		    set->version_path ? set->version_path : "", set->table ? set->table : "",
+		    set->counted ? set->counted : "");
+	for (i = 0; i < set->nmeasures; i++)
+		ec_buf_addf(&b, ";measure=%s", set->measure_specs[i]);
+	return ec_buf_detach(&b, NULL);
+}
+
+static void stage_reset(void *ctx);
+static void stage_save(void *ctx, struct ec_buf *out);
+static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
+static const struct ec_stage_ops stage_ops = { stage_reset, stage_save, stage_load };
+
+static void setup(struct job *job)
+{
+	job->ps = ec_record_pathset_new();
+	setup_paths(job);
+	setup_measures(job);
+	setup_machine(job);
+	setup_counted(job);
+	ec_hmap_init(&job->map, sizeof(struct entity) + job->nmeasures * sizeof(int64_t));
+	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
+	job->fingerprint = make_fingerprint(job);
+	ec_stage_init(&job->stage, job->set->state_dir, job->fingerprint, &stage_ops, job);
+	if (job->set->dump_path)
+		signal(SIGUSR1, on_sigusr1);
+}
+
+/* ---- reading a change ---- */
+
+static const char *op_of(const struct ec_jval *v)
+{
+	static const char *const ops[] = { "c", "r", "u", "d" };
+	size_t i;
+
+	for (i = 0; i < EC_ARRAY_SIZE(ops); i++)
+		if (v->type == EC_J_STRING && v->n == 1 && v->p[0] == ops[i][0])
+			return ops[i];
+	return NULL;
+}
+
+/* Only the --table's changes are tracked; everything else passes untouched. */
+static int is_tracked(const struct job *job)
+{
+	const struct ec_jval *t;
+
+	if (job->table_slot < 0)
+		return 1;
+	t = &job->slots[job->table_slot];
+	return t->type == EC_J_STRING && !t->escaped && strlen(job->set->table) == t->n &&
+	       !memcmp(t->p, job->set->table, t->n);
+}
+
+/* Check the Debezium envelope: 1 and *is_delete, or 0 (rejected). */
+static int read_envelope(struct job *job, const struct ec_line *line, int *is_delete)
+{
+	const struct ec_jval *op = &job->slots[job->op_slot];
+	const struct ec_jval *image;
+	const char *name;
+
+	if (op->type == EC_J_MISSING) {
+		ec_reject(&job->pol, line, "not a change event: missing .op");
+		return 0;
+	}
+	if (!(name = op_of(op))) {
+		if (op->type == EC_J_STRING)
+			ec_reject(&job->pol, line, ".op: expected c, r, u or d, got \"%.*s\"",
+				  (int)(op->n > 20 ? 20 : op->n), op->p);
+		else
+			ec_reject(&job->pol, line, ".op: expected a string, got %s", ec_jtype_name(op->type));
+		return 0;
+	}
+	*is_delete = name[0] == 'd';
+	image = &job->slots[*is_delete ? job->before_slot : job->after_slot];
+	if (image->type != EC_J_OBJECT) {
+		ec_reject(&job->pol, line, "%s: expected an object for op \"%s\", got %s",
+			  *is_delete ? ".before" : ".after", name,
+			  image->type == EC_J_MISSING ? "nothing" : ec_jtype_name(image->type));
+		return 0;
+	}
+	return 1;
+}
+
+static const char *path_of_slot(const struct job *job, int slot)
+{
+	if (slot == job->del_key_slot)
+		return ".before.id";
+	if (slot == job->key_slot)
+		return job->set->key_path ? job->set->key_path : ".after.id";
+	return job->set->state_path ? job->set->state_path : ".after.status";
+}
+
+/* The key's text: a number's digits or a string's decoded content. */
+static int read_key(struct job *job, const struct ec_line *line, int slot, struct change *ch)
+{
+	const struct ec_jval *v = &job->slots[slot];
+
+	if (v->type == EC_J_MISSING) {
+		ec_reject(&job->pol, line, "missing key %s", path_of_slot(job, slot));
+		return 0;
+	}
+	if (v->type != EC_J_STRING && v->type != EC_J_NUMBER) {
+		ec_reject(&job->pol, line, "%s: expected a string or number key, got %s",
+			  path_of_slot(job, slot), ec_jtype_name(v->type));
+		return 0;
+	}
+	ch->key_string = v->type == EC_J_STRING;
+	if (v->escaped) {
+		ec_buf_reset(&job->key);
+		if (ec_jval_str(v, &job->key) < 0) {
+			ec_reject(&job->pol, line, "%s: bad escape in key", path_of_slot(job, slot));
+			return 0;
+		}
+		ch->key = job->key.buf ? job->key.buf : "";
+		ch->klen = job->key.len;
+	} else {
+		ch->key = v->p;
+		ch->klen = v->n;
+	}
+	return 1;
+}
+
+static int read_state(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	const struct ec_jval *v = &job->slots[job->state_slot];
+	const char *path = path_of_slot(job, job->state_slot);
+
+	if (v->type == EC_J_MISSING) {
+		ec_reject(&job->pol, line, "missing state %s", path);
+		return 0;
+	}
+	if (v->type != EC_J_STRING) {
+		ec_reject(&job->pol, line, "%s: expected a string state, got %s", path, ec_jtype_name(v->type));
+		return 0;
+	}
+	if (v->escaped || !v->n) {
+		ec_reject(&job->pol, line, "%s: a state is a plain non-empty string, got %.*s", path,
+			  (int)(v->n > 40 ? 42 : v->n + 2), v->p - 1);
+		return 0;
+	}
+	ch->to = ec_lifecycle_intern(&job->lc, v->p, v->n);
+	if (ch->to < 0) {
+		ec_reject(&job->pol, line, "%s: more than %d different states", path, EC_LC_MAX_STATES);
+		return 0;
+	}
+	return 1;
+}
+
+static int read_time(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	const struct ec_jval *v;
+	char err[256];
+
+	ch->at = NO_TIME;
+	if (job->time_slot < 0)
+		return 1;
+	v = &job->slots[job->time_slot];
+	if (v->type == EC_J_NUMBER && ec_time_from_number(v->p, v->n, job->set->time_unit, &ch->at) == 0)
+		return 1;
+	if (v->type == EC_J_STRING && !v->escaped && ec_time_parse(v->p, v->n, &ch->at, err, sizeof(err)) == 0)
+		return 1;
+	if (v->type == EC_J_MISSING)
+		ec_reject(&job->pol, line, "missing time field %s", job->set->time_path);
+	else if (v->type == EC_J_NUMBER)
+		ec_reject(&job->pol, line, "%s: number out of range for a time", job->set->time_path);
+	else if (v->type == EC_J_STRING)
+		ec_reject(&job->pol, line, "%s: %s", job->set->time_path,
+			  v->escaped ? "a time cannot contain escapes" : err);
+	else
+		ec_reject(&job->pol, line, "%s: expected a time (string or number), got %s",
+			  job->set->time_path, ec_jtype_name(v->type));
+	return 0;
+}
+
+/* A version is an integer (an LSN, a counter) or a time (updated_at). */
+static int read_version(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	const struct ec_jval *v;
+	struct ec_dec d, whole;
+	char err[256];
+
+	ch->has_version = 0;
+	if (job->version_slot < 0)
+		return 1;
+	v = &job->slots[job->version_slot];
+	if (v->type == EC_J_STRING && !v->escaped && ec_time_parse(v->p, v->n, &ch->version, err, sizeof(err)) == 0) {
+		ch->has_version = 1;
+		return 1;
+	}
+	if ((v->type == EC_J_NUMBER || v->type == EC_J_STRING) && ec_dec_parse(&d, v->p, v->n, err, sizeof(err)) == 0 &&
+	    ec_dec_rescale(&whole, d, 0) == 0 && ec_dec_cmp(whole, d) == 0 &&
+	    whole.coef <= INT64_MAX && whole.coef >= INT64_MIN) {
+		ch->version = (int64_t)whole.coef;
+		ch->has_version = 1;
+		return 1;
+	}
+	if (v->type == EC_J_MISSING)
+		ec_reject(&job->pol, line, "missing version %s", job->set->version_path);
+	else
+		ec_reject(&job->pol, line, "%s: expected an integer or a time as version, got %s",
+			  job->set->version_path, ec_jtype_name(v->type));
+	return 0;
+}
+
+/* Amounts must fit the compact per-entity form: a 64-bit coefficient. */
+static int read_measures(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	size_t i;
+	char err[256];
+
+	for (i = 0; i < job->nmeasures; i++) {
+		const struct ec_jval *v = &job->slots[job->measures[i].slot];
+		const char *path = job->set->measure_specs[i] + strlen(job->measures[i].name) + 1;
+
+		if (v->type == EC_J_NULL) {
+			ch->amount[i] = EC_DEC_ZERO;
+			continue;
+		}
+		if (v->type == EC_J_MISSING) {
+			ec_reject(&job->pol, line, "missing measure %s", path);
+			return 0;
+		}
+		if ((v->type != EC_J_NUMBER && v->type != EC_J_STRING) || v->escaped ||
+		    ec_dec_parse(&ch->amount[i], v->p, v->n, err, sizeof(err)) < 0) {
+			ec_reject(&job->pol, line, "%s: expected a number or numeric string, got %s", path,
+				  v->type == EC_J_STRING ? "a string" : ec_jtype_name(v->type));
+			return 0;
+		}
+		if (ch->amount[i].coef > INT64_MAX || ch->amount[i].coef < -INT64_MAX) {
+			ec_reject(&job->pol, line, "%s: amount too large to track (over 18 digits)", path);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Fill CH from the scanned record: 1, or 0 when it was rejected as bad input. */
+static int read_change(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->to = -1;
+	if (is_debezium(job) && !read_envelope(job, line, &ch->is_delete))
+		return 0;
+	if (!read_key(job, line, ch->is_delete ? job->del_key_slot : job->key_slot, ch))
+		return 0;
+	if (!ch->is_delete && !read_state(job, line, ch))
+		return 0;
+	if (!read_time(job, line, ch) || !read_version(job, line, ch))
+		return 0;
+	return ch->is_delete || read_measures(job, line, ch);
+}
+
+/* ---- applying a change ---- */
+
+static int is_counted(const struct job *job, int state)
+{
+	return ec_lifecycle_declared(&job->lc, state) && (job->counted >> state & 1);
+}
+
+static struct ec_dec stored_amount(const struct entity *e, size_t i)
+{
+	return (struct ec_dec){ e->amount[i], e->scale[i] };
+}
+
+/* The counted amount before and after the change: delta = after - before, zeros keep the scale. */
+static struct ec_dec measure_delta(const struct job *job, const struct entity *e, int from,
+				   const struct change *ch, size_t i)
+{
+	struct ec_dec before = EC_DEC_ZERO, after = EC_DEC_ZERO, d;
+
+	if (e) {
+		before = stored_amount(e, i);
+		if (!is_counted(job, from))
+			before.coef = 0;
+	}
+	if (!ch->is_delete) {
+		after = ch->amount[i];
+		if (!is_counted(job, ch->to))
+			after.coef = 0;
+	}
+	if (ec_dec_sub(&d, after, before) < 0)
+		d = EC_DEC_ZERO;	/* cannot happen: both fit in 64 bits */
+	return d;
+}
+
+static int same_amounts(const struct job *job, const struct entity *e, const struct change *ch)
+{
+	size_t i;
+
+	for (i = 0; i < job->nmeasures; i++)
+		if (ec_dec_cmp(stored_amount(e, i), ch->amount[i]))
+			return 0;
+	return 1;
+}
+
+static void add_state_name(struct ec_buf *b, const struct job *job, int s)
+{
+	if (s < 0)
+		ec_buf_addstr(b, "null");
+	else
+		ec_jsonw_cstr(b, job->lc.names[s]);
+}
+
+/* "_state":{"from","to","valid","at","in_previous_ms"[,"reason"][,NAME_delta...]} */
+static void build_state_fields(struct job *job, const struct entity *e, int from, const struct change *ch,
+			       int valid, const char *reason, const struct ec_dec *deltas)
+{
+	struct ec_buf *b = &job->fields;
+	size_t i;
+
+	ec_buf_reset(b);
+	ec_buf_addstr(b, "\"_state\":{\"from\":");
+	add_state_name(b, job, from);
+	ec_buf_addstr(b, ",\"to\":");
+	add_state_name(b, job, ch->to);
+	ec_buf_addstr(b, valid ? ",\"valid\":true,\"at\":" : ",\"valid\":false,\"at\":");
+	if (ch->at == NO_TIME)
+		ec_buf_addstr(b, "null");
+	else
+		ec_jsonw_time(b, ch->at);
+	ec_buf_addstr(b, ",\"in_previous_ms\":");
+	if (e && from != ch->to && e->since != NO_TIME && ch->at != NO_TIME)
+		ec_jsonw_i64(b, ch->at - e->since);
+	else
+		ec_buf_addstr(b, "null");
+	if (!valid) {
+		ec_buf_addstr(b, ",\"reason\":");
+		ec_jsonw_cstr(b, reason);
+	}
+	for (i = 0; i < job->nmeasures; i++) {
+		ec_buf_addf(b, ",\"%s_delta\":", job->measures[i].name);
+		ec_dec_format(deltas[i], b);
+	}
+	ec_buf_addch(b, '}');
+}
+
+static void write_reject(struct job *job, const struct ec_line *line)
+{
+	struct ec_buf *b = &job->reject_buf;
+
+	if (!job->reject && !(job->reject = fopen(job->set->reject_path, "a")))
+		ec_die(EX_CANTCREAT, "cannot open --reject file %s: %s", job->set->reject_path, strerror(errno));
+	ec_buf_reset(b);
+	ec_jsonw_splice(b, line->p, line->n, job->fields.buf, job->fields.len);
+	ec_buf_addch(b, '\n');
+	if (fwrite(b->buf, 1, b->len, job->reject) != b->len)
+		ec_die(EX_IOERR, "writing --reject file %s: %s", job->set->reject_path, strerror(errno));
+}
+
+static void emit(struct job *job, const struct ec_line *line)
+{
+	ec_jsonw_splice(&job->out, line->p, line->n, job->fields.buf, job->fields.len);
+	ec_buf_addch(&job->out, '\n');
+}
+
+/* An older change than the one applied: quarantine it, or count and drop it. */
+static void handle_stale(struct job *job, const struct ec_line *line, const struct entity *e,
+			 const struct change *ch)
+{
+	struct ec_dec zero[MAX_MEASURES] = { EC_DEC_ZERO };
+	char reason[128];
+
+	job->stale++;
+	if (!job->set->reject_path)
+		return;
+	snprintf(reason, sizeof(reason), "out of order: version %" PRId64 " is older than %" PRId64,
+		 ch->version, e->version);
+	build_state_fields(job, NULL, e->state, ch, 0, reason, zero);
+	write_reject(job, line);
+}
+
+/* Remember the change in the entity (creating or deleting it). */
+static void apply_change(struct job *job, struct entity *e, int from, const struct change *ch)
+{
+	size_t i;
+
+	if (ch->is_delete) {
+		if (e)
+			ec_hmap_del(&job->map, ch->key, ch->klen);
+		return;
+	}
+	if (!e) {
+		e = ec_hmap_put(&job->map, ch->key, ch->klen, NULL);
+		e->since = NO_TIME;
+		from = -1;
+	}
+	if (from != ch->to)
+		e->since = ch->at;
+	e->state = (uint8_t)ch->to;
+	e->flags = ch->key_string ? F_KEY_STRING : 0;
+	if (ch->has_version) {
+		e->version = ch->version;
+		e->flags |= F_VERSION;
+	}
+	for (i = 0; i < job->nmeasures; i++) {
+		e->amount[i] = (int64_t)ch->amount[i].coef;
+		e->scale[i] = (uint8_t)ch->amount[i].scale;
+	}
+}
+
+static int wanted(const struct job *job, int from, const struct change *ch, int valid,
+		  const struct ec_dec *deltas)
+{
+	size_t i;
+
+	switch (job->set->emit) {
+	case EMIT_ALL:
+		return 1;
+	case EMIT_INVALID:
+		return !valid;
+	case EMIT_TRANSITIONS:
+		if (from != ch->to)
+			return 1;
+		/* a corrected amount moves the sums: keep it so window totals stay exact */
+		for (i = 0; i < job->nmeasures; i++)
+			if (!ec_dec_is_zero(deltas[i]))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void process_change(struct job *job, const struct ec_line *line, const struct change *ch)
+{
+	struct ec_dec deltas[MAX_MEASURES];
+	struct entity *e = ec_hmap_get(&job->map, ch->key, ch->klen);
+	int from = e ? e->state : -1;
+	char reason[256] = "";
+	int valid;
+	size_t i;
+
+	if (e && ch->has_version && (e->flags & F_VERSION) && ch->version <= e->version) {
+		if (ch->version == e->version)
+			job->duplicates++;
+		else
+			handle_stale(job, line, e, ch);
+		return;
+	}
+	if (e && !ch->has_version && !ch->is_delete && from == ch->to && same_amounts(job, e, ch)) {
+		job->duplicates++;
+		return;
+	}
+	if (ch->is_delete)
+		valid = 1;
+	else
+		valid = ec_lifecycle_check(&job->lc, from, ch->to, reason, sizeof(reason));
+	for (i = 0; i < job->nmeasures; i++)
+		deltas[i] = measure_delta(job, e, from, ch, i);
+	build_state_fields(job, e, from, ch, valid, reason, deltas);
+	if (!valid && job->set->reject_path) {
+		/* quarantined: the state and the output stay consistent without it */
+		job->quarantined++;
+		write_reject(job, line);
+		return;
+	}
+	apply_change(job, e, from, ch);
+	if (wanted(job, from, ch, valid, deltas))
+		emit(job, line);
+}
+
+static void process_record(struct job *job, const struct ec_line *line)
+{
+	struct change ch;
+
+	if (!is_tracked(job)) {
+		if (job->set->emit != EMIT_INVALID) {
+			ec_buf_add(&job->out, line->p, line->n);
+			ec_buf_addch(&job->out, '\n');
+		}
+		return;
+	}
+	if (read_change(job, line, &ch))
+		process_change(job, line, &ch);
+}
+
+/* ---- dumps and snapshots: one NDJSON line per entity ---- */
+
+static void add_entity(struct ec_buf *b, const struct job *job, const struct ec_hmap_entry *en, int snapshot)
+{
+	const struct entity *e = en->value;
+	size_t i;
+
+	ec_buf_addstr(b, "{\"key\":");
+	if (e->flags & F_KEY_STRING)
+		ec_jsonw_str(b, en->key, en->klen);
+	else
+		ec_buf_add(b, en->key, en->klen);
+	ec_buf_addstr(b, ",\"state\":");
+	ec_jsonw_cstr(b, job->lc.names[e->state]);
+	ec_buf_addstr(b, ",\"since\":");
+	if (e->since == NO_TIME)
+		ec_buf_addstr(b, "null");
+	else if (snapshot)
+		ec_jsonw_i64(b, e->since);
+	else
+		ec_jsonw_time(b, e->since);
+	if (e->flags & F_VERSION) {
+		ec_buf_addstr(b, ",\"version\":");
+		ec_jsonw_i64(b, e->version);
+	}
+	for (i = 0; i < job->nmeasures; i++) {
+		ec_buf_addf(b, ",\"%s\":", job->measures[i].name);
+		ec_dec_format(stored_amount(e, i), b);
+	}
+	ec_buf_addstr(b, "}\n");
+}
+
+static void save_entities(struct job *job, struct ec_buf *out, int snapshot)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry en;
+
+	ec_hmap_iter_init(&it, &job->map);
+	while (ec_hmap_iter_next(&it, &en))
+		add_entity(out, job, &en, snapshot);
+}
+
+static void write_dump(struct job *job)
+{
+	struct ec_buf b = EC_BUF_INIT;
+	char err[512];
+
+	dump_requested = 0;
+	save_entities(job, &b, 0);
+	if (ec_atomic_write(job->set->dump_path, b.buf ? b.buf : "", b.len, err, sizeof(err)) < 0)
+		ec_die(EX_IOERR, "--dump: %s", err);
+	ec_buf_release(&b);
+}
+
+static void stage_reset(void *ctx)
+{
+	struct job *job = ctx;
+
+	ec_hmap_release(&job->map);
+	job->duplicates = job->stale = job->quarantined = 0;
+}
+
+static void stage_save(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+
+	save_entities(job, out, 1);
+	if (job->set->dump_path)
+		write_dump(job);
+}
+
+/* One snapshot line back into the map. 0, or -1 with errstr. */
+static int load_entity(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *kp[] = { "key", NULL }, *sp[] = { "state", NULL }, *tp[] = { "since", NULL },
+		   *vp[] = { "version", NULL };
+	yajl_val key = yajl_tree_get(root, kp, yajl_t_any), state = yajl_tree_get(root, sp, yajl_t_string);
+	yajl_val since = yajl_tree_get(root, tp, yajl_t_any), version = yajl_tree_get(root, vp, yajl_t_number);
+	const char *ktext, *sname = state ? YAJL_GET_STRING(state) : NULL;
+	struct entity *e;
+	int st;
+	size_t i;
+
+	if (!key || !(YAJL_IS_STRING(key) || YAJL_IS_NUMBER(key)) || !sname) {
+		snprintf(errstr, errstr_size, "snapshot line without key or state");
+		return -1;
+	}
+	ktext = YAJL_IS_STRING(key) ? YAJL_GET_STRING(key) : YAJL_GET_NUMBER(key);
+	st = ec_lifecycle_intern(&job->lc, sname, strlen(sname));
+	if (st < 0) {
+		snprintf(errstr, errstr_size, "too many states in snapshot");
+		return -1;
+	}
+	e = ec_hmap_put(&job->map, ktext, strlen(ktext), NULL);
+	e->state = (uint8_t)st;
+	e->flags = YAJL_IS_STRING(key) ? F_KEY_STRING : 0;
+	e->since = since && YAJL_IS_INTEGER(since) ? YAJL_GET_INTEGER(since) : NO_TIME;
+	if (version && YAJL_IS_INTEGER(version)) {
+		e->version = YAJL_GET_INTEGER(version);
+		e->flags |= F_VERSION;
+	}
+	for (i = 0; i < job->nmeasures; i++) {
+		const char *mp[] = { job->measures[i].name, NULL };
+		yajl_val m = yajl_tree_get(root, mp, yajl_t_number);
+		struct ec_dec d;
+
+		if (!m || ec_dec_parse(&d, YAJL_GET_NUMBER(m), strlen(YAJL_GET_NUMBER(m)), errstr, errstr_size) < 0) {
+			snprintf(errstr, errstr_size, "snapshot line without measure %s", job->measures[i].name);
+			return -1;
+		}
+		e->amount[i] = (int64_t)d.coef;
+		e->scale[i] = (uint8_t)d.scale;
+	}
+	return 0;
+}
+
+static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+	const char *end = text + n;
+	int ret = 0;
+
+	stage_reset(job);
+	while (text < end && !ret) {
+		const char *nl = memchr(text, '\n', (size_t)(end - text));
+		char *one = xstrndup(text, nl ? (size_t)(nl - text) : (size_t)(end - text));
+		yajl_val root = yajl_tree_parse(one, NULL, 0);
+
+		if (!root || !YAJL_IS_OBJECT(root)) {
+			snprintf(errstr, errstr_size, "snapshot line is not a JSON object");
+			ret = -1;
+		} else {
+			ret = load_entity(job, root, errstr, errstr_size);
+		}
+		yajl_tree_free(root);
+		free(one);
+		text = nl ? nl + 1 : end;
+	}
+	return ret;
+}
+
+/* ---- the loop ---- */
+
+static void flush_out(struct job *job)
+{
+	ec_out_buf(&job->out);
+	ec_buf_reset(&job->out);
+}
+
+static void finish(struct job *job)
+{
+	flush_out(job);
+	if (job->set->dump_path)
+		write_dump(job);
+	if (job->duplicates)
+		ec_info("duplicate changes suppressed: %" PRIu64, job->duplicates);
+	if (job->stale)
+		ec_warn("out-of-order changes older than the applied version: %" PRIu64 "%s", job->stale,
+			job->set->reject_path ? " (written to the --reject file)" : " (dropped)");
+	if (job->quarantined)
+		ec_warn("invalid transitions written to the --reject file: %" PRIu64, job->quarantined);
+	if (job->reject && fclose(job->reject))
+		ec_die(EX_IOERR, "closing --reject file %s: %s", job->set->reject_path, strerror(errno));
+	job->reject = NULL;
+	ec_errpolicy_finish(&job->pol);
+}
+
+static void job_release(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->nmeasures; i++)
+		free(job->measures[i].name);
+	ec_hmap_release(&job->map);
+	ec_lifecycle_release(&job->lc);
+	ec_pathset_free(job->ps);
+	free(job->slots);
+	free(job->fingerprint);
+	ec_buf_release(&job->out);
+	ec_buf_release(&job->fields);
+	ec_buf_release(&job->key);
+	ec_buf_release(&job->reject_buf);
+}
+
+int cmd_main(int argc, char **argv)
+{
+	struct settings set = { .time_unit = EC_UNIT_MS, .emit = EMIT_ALL };
+	struct job job = { .set = &set, .pol = EC_ERRPOLICY_INIT };
+	struct ec_reader reader;
+	struct ec_line line;
+	int kind;
+
+	parse_options(&set, &job.pol, argc, argv);
+	setup(&job);
+	ec_reader_init(&reader, argv + optind, argc - optind, set.max_line, &job.pol);
+	while (ec_reader_next(&reader, &line)) {
+		kind = ec_record_scan(job.ps, &line, job.slots, &job.pol);
+		if (kind == 1)
+			process_record(&job, &line);
+		else if (kind == 2)
+			ec_stage_control(&job.stage, &line, &job.out);
+		if (job.out.len)
+			flush_out(&job);
+		if (dump_requested)
+			write_dump(&job);
+	}
+	finish(&job);
+	ec_reader_release(&reader);
+	job_release(&job);
+	return 0;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# ec-join.bats: stream-table enrichment: golden cases (join orderings, updates, deletes,
+# --inner, preloaded rows, bad input), checkpoints, and categories checked with jq on ec-gen output.
+
+load helpers/common
+
+setup() {
+	common_setup
+	J=$EC_BIN/ec-join
+	[ -x "$J" ] || {
+		echo "ec-join is not built: $J (run make)"
+		return 1
+	}
+}
+
+teardown() {
+	common_teardown
+}
+
+@test "ec-join: join orderings: dimension first, fact first within --wait, beyond --wait" {
+	golden ec-join dim-before-fact fact-before-dim beyond-wait wait-end-of-input
+}
+
+@test "ec-join: dimension updates: a fact joins the version valid at its event time" {
+	golden ec-join update-by-time update-watermark
+}
+
+@test "ec-join: deletes, --inner with --reject, preloaded rows, several tables" {
+	golden ec-join delete inner preload several
+}
+
+@test "ec-join: bad input and usage errors" {
+	golden ec-join bad-missing-key bad-key-type bad-envelope bad-dim-key bad-time bad-skip \
+		usage-unknown-table usage-bad-attach usage-reject-without-inner
+}
+
+@test "ec-join: every golden case passes" {
+	golden_all ec-join
+}
+
+# The category each order_items row's product had at the row's event time, computed by jq.
+expected_categories() {
+	jq -s -r '
+		(map(select(.source.table == "products"))
+		 | group_by(.after.id // .before.id)
+		 | map({key: ((.[0].after.id // .[0].before.id) | tostring),
+			value: (sort_by(.ts_ms) | map([.ts_ms, (if .op == "d" then null else .after.category end)]))})
+		 | from_entries) as $versions
+		| map(select(.source.table == "order_items"))
+		| map(. as $f | [.source.lsn, .after.order_id, .after.product_id,
+			([$versions[.after.product_id | tostring][] | select(.[0] <= $f.ts_ms)] | last | .[1]?)])
+		| .[] | @json' "$1" | sort
+}
+
+@test "ec-join: ec-gen: every order item gets the category its product had at that time" {
+	require_tool ec-gen
+	"$EC_BIN/ec-gen" --seed 7 -n 2000 --customers 50 --products 20 >"$T/gen"
+	# The run must cover category changes, or it would prove little.
+	[ "$(jq -s 'map(select(.source.table == "products" and .op == "u"
+		and .before.category != .after.category)) | length' "$T/gen")" -gt 0 ]
+	expected_categories "$T/gen" >"$T/want"
+	[ "$(wc -l <"$T/want")" -gt 1000 ]
+	"$J" -t .ts_ms -d products -a 'order_items: products[.after.product_id].category' \
+		--max-delay 30s "$T/gen" >"$T/out"
+	jq -c 'select(.source.table == "order_items")
+		| [.source.lsn, .after.order_id, .after.product_id, ._join.category]' "$T/out" | sort >"$T/got"
+	cmp "$T/want" "$T/got" || { show_diff categories "$T/want" "$T/got"; return 1; }
+	# Every record comes out once, and records that pass through keep their bytes.
+	[ "$(wc -l <"$T/out")" = "$(wc -l <"$T/gen")" ]
+	grep -v '"table":"order_items"' "$T/gen" | sort >"$T/a"
+	grep -v '"table":"order_items"' "$T/out" | sort >"$T/b"
+	cmp "$T/a" "$T/b"
+}
+
+@test "ec-join: ec-gen: city onto orders and category onto items, deterministic" {
+	require_tool ec-gen
+	"$EC_BIN/ec-gen" --seed 3 -n 500 >"$T/gen"
+	args=(-t .ts_ms -d customers -d products --drop-dims --max-delay 30s
+		-a 'orders: city = customers[.after.customer_id].city'
+		-a 'order_items: category = products[.after.product_id].category')
+	"$J" "${args[@]}" "$T/gen" >"$T/out1"
+	"$J" "${args[@]}" <"$T/gen" >"$T/out2"
+	cmp "$T/out1" "$T/out2"
+	[ "$(jq -s 'map(select(._join.city == null and .source.table == "orders")) | length' "$T/out1")" = 0 ]
+	[ "$(jq -s 'map(select(._join.category == null and .source.table == "order_items")) | length' "$T/out1")" = 0 ]
+}
+
+@test "ec-join: a restore from a snapshot gives the same output as an uninterrupted run" {
+	local in=$BATS_TEST_DIRNAME/data/ec-join/update-by-time.in
+	args=(-t .t -d products -a 'order_items: products[.after.product_id].category' --max-delay 10s
+		--wait 5s --state-dir "$T/state")
+	{ echo '{"_ec":"restore","id":0}'; cat "$in"; } >"$T/full"
+	"$J" "${args[@]}" <"$T/full" >"$T/want"
+	# Crash after a barrier in the middle: the second run restores from it.
+	{ echo '{"_ec":"restore","id":0}'; head -n 3 "$in"; echo '{"_ec":"barrier","id":1,"acked":0}'; } >"$T/part1"
+	"$J" "${args[@]}" <"$T/part1" >"$T/run1"
+	# A kill -9 right after the barrier: what the end of input decided is never seen.
+	sed '/"_ec":"barrier"/q' "$T/run1" >"$T/out1"
+	{ echo '{"_ec":"restore","id":1}'; tail -n +4 "$in"; } >"$T/part2"
+	"$J" "${args[@]}" <"$T/part2" >"$T/out2"
+	# The uninterrupted run's data records equal both runs' data records.
+	grep -v '"_ec"' "$T/want" >"$T/a"
+	cat "$T/out1" "$T/out2" | grep -v '"_ec"' >"$T/b"
+	cmp "$T/a" "$T/b" || { show_diff restore "$T/a" "$T/b"; return 1; }
+	[ -n "$(ls "$T/state")" ]
+}
+
+@test "ec-join: restore K without --state-dir is refused" {
+	st=0
+	printf '%s\n' '{"_ec":"restore","id":3}' | "$J" -t .t -d products -a 'products[.p].c' >"$T/out" 2>"$T/err" || st=$?
+	[ "$st" = 64 ]
+	grep -q 'restore 3 needs --state-dir' "$T/err"
+}
