@@ -17,7 +17,8 @@ static const char description[] =
 	"Keep every version of the rows of dimension tables that arrive as change events in the\n"
 	"same stream (records whose --table field names a --dim table), and splice fields of the\n"
 	"version valid at each fact's event time into the fact: \"_join\":{\"city\":\"Jakarta\"}.\n"
-	"Dimension records pass through unchanged; facts keep their own bytes.";
+	"Dimension records pass through unchanged; facts keep their own bytes. With --follow,\n"
+	"facts are emitted again, joined anew, whenever a row they join changes.";
 
 enum {
 	OPT_TIME_UNIT = EC_OPT_TOOL_BASE,
@@ -30,6 +31,8 @@ enum {
 	OPT_INTO,
 	OPT_DROP_DIMS,
 	OPT_STATE_DIR,
+	OPT_FOLLOW,
+	OPT_RETAIN,
 };
 
 static const struct ec_opt options[] = {
@@ -45,6 +48,8 @@ static const struct ec_opt options[] = {
 	{ "reject", required_argument, OPT_REJECT, "FILE", "with --inner, append the dropped facts to FILE" },
 	{ "into", required_argument, OPT_INTO, "NAME", "name of the object holding the attached fields (default _join)" },
 	{ "drop-dims", no_argument, OPT_DROP_DIMS, NULL, "do not forward dimension change records" },
+	{ "follow", required_argument, OPT_FOLLOW, "TABLE", "emit facts again whenever the TABLE row they join changes" },
+	{ "retain", required_argument, OPT_RETAIN, "DURATION", "forget followed facts DURATION after their last change (default never)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR", "keep checkpoint snapshots in DIR (restore/barrier records)" },
 	EC_OPTS_INPUT,
 	EC_OPTS_COMMON,
@@ -54,8 +59,10 @@ static const struct ec_opt options[] = {
 struct settings {
 	const char *time_path;
 	enum ec_time_unit time_unit;
-	const char **dim_specs, **attach_specs, **preloads;
+	const char **dim_specs, **attach_specs, **preloads, **follows;
 	size_t ndim_specs, dim_alloc, nattach_specs, attach_alloc, npreloads, preload_alloc;
+	size_t nfollows, follow_alloc;
+	int64_t retain;		/* 0: followed facts are kept until their row is deleted */
 	const char *table_path;
 	int64_t wait, max_delay;
 	int inner, drop_dims;
@@ -87,6 +94,30 @@ struct dim {
 	size_t nfields;
 	char *preload;
 	struct ec_hmap rows;	/* canonical key -> struct row */
+	int follow;		/* --follow: facts joined to a row are emitted again when it changes */
+	struct ec_hmap followers;	/* canonical key -> struct followers */
+};
+
+/* A fact kept because it joins a followed row: emitted again when the row changes. */
+struct follower {
+	char *line;
+	size_t n;
+	int64_t upto;		/* the event time of its latest emission */
+};
+
+/* The facts following one row (the followers map's value). */
+struct followers {
+	struct follower *f;
+	uint32_t n, alloc;
+};
+
+/* A followed row changed at TIME: its followers are emitted again once the watermark passes. */
+struct row_change {
+	size_t dim;
+	char *key;
+	size_t klen;
+	int64_t time;
+	uint64_t seq;
 };
 
 /* A lookup of one dimension row per fact: FACTS: TABLE[PATH]. */
@@ -108,6 +139,9 @@ struct pending {
 	char *line;
 	size_t n;
 	int64_t time;
+	int64_t due;		/* the watermark at which to look again */
+	int row_wait;		/* it waits for a row too: a new version may decide it sooner */
+	unsigned char *keys;	/* its lookups, packed (pack_keys), so it is never scanned again */
 	uint64_t lineno;
 	const char *file;
 };
@@ -131,9 +165,15 @@ struct job {
 	const struct version **chosen;
 	struct pending *pending;
 	size_t npending, pending_alloc;
+	struct row_change *changes;
+	size_t nchanges, changes_alloc;
+	uint64_t change_seq;
+	int64_t min_change, next_sweep, changes_upto;
+	int following;
 	int64_t max_time, min_due;
 	int has_time, dims_changed;
-	struct ec_buf out, tmp, table;
+	size_t row_waiters;	/* waiting facts with row_wait set */
+	struct ec_buf out, tmp, table, fields, line;
 	FILE *reject;
 	uint64_t rejected, unmatched;
 	struct ec_stage stage;
@@ -187,6 +227,12 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 			break;
 		case OPT_DROP_DIMS: set->drop_dims = 1; break;
 		case OPT_STATE_DIR: set->state_dir = optarg; break;
+		case OPT_FOLLOW: push_spec(&set->follows, &set->nfollows, &set->follow_alloc, optarg); break;
+		case OPT_RETAIN:
+			set->retain = parse_duration_option("retain", optarg);
+			if (set->retain <= 0)
+				ec_usage_error("--retain must be a positive duration, not '%s'", optarg);
+			break;
 		case EC_OPT_MAX_LINE:
 			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
 				ec_usage_error("--max-line: not a size: '%s'", optarg);
@@ -202,6 +248,8 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 		ec_usage_error("at least one --attach is required, e.g. --attach 'city = customers[.after.customer_id].city'");
 	if (set->reject_path && !set->inner)
 		ec_usage_error("--reject needs --inner (without it unmatched facts get nulls)");
+	if (set->retain && !set->nfollows)
+		ec_usage_error("--retain needs --follow");
 }
 
 /* ---- the option syntax ---- */
@@ -277,6 +325,7 @@ static void parse_dim(struct job *job, const char *spec)
 		d->key_path = xstrdup(".id");
 	}
 	ec_hmap_init(&d->rows, sizeof(struct row));
+	ec_hmap_init(&d->followers, sizeof(struct followers));
 	job->ndims++;
 }
 
@@ -591,6 +640,8 @@ static int record_table(struct job *job)
 	return 1;
 }
 
+static void queue_change(struct job *job, size_t di, const struct ec_buf *key, int64_t t);
+
 /* A change of dimension D: an insert, update or snapshot row, or a delete. */
 static int apply_dim_change(struct job *job, struct dim *d, const struct ec_line *line, int64_t t)
 {
@@ -617,6 +668,8 @@ static int apply_dim_change(struct job *job, struct dim *d, const struct ec_line
 		return -1;
 	}
 	dim_add_version(job, d, &job->tmp, t, del ? NULL : collect_vals(d, job->slots, d->field_after));
+	if (d->follow)
+		queue_change(job, (size_t)(d - job->dims), &job->tmp, t);
 	return 0;
 }
 
@@ -709,52 +762,292 @@ static void write_reject(struct job *job, const struct ec_buf *rec)
 		ec_die(EX_IOERR, "writing --reject file %s: %s", job->set->reject_path, strerror(errno));
 }
 
-/* Splice the attached fields into the fact's bytes and write it (or reject it with --inner). */
-static void emit_fact(struct job *job, const char *rec, size_t n)
+/*
+ * Splice the attached fields into the fact's bytes and write it (or reject it
+ * with --inner). AT is the time the joined values are valid for, written as
+ * "_time" when facts are followed: a fact emitted again carries its row's change time.
+ */
+static void emit_fact(struct job *job, const char *rec, size_t n, int64_t at)
 {
-	struct ec_buf fields = EC_BUF_INIT, line = EC_BUF_INIT;
+	struct ec_buf *fields = &job->fields, *line = &job->line;
 	int matched = 1, first = 1;
 	size_t i;
 
+	ec_buf_reset(fields);
+	ec_buf_reset(line);
 	for (i = 0; i < job->nlookups; i++)
 		if (job->applies[i] && !job->chosen[i])
 			matched = 0;
-	ec_jsonw_key(&fields, job->set->into);
-	ec_buf_addch(&fields, '{');
+	ec_jsonw_key(fields, job->set->into);
+	ec_buf_addch(fields, '{');
 	for (i = 0; i < job->nattaches; i++) {
 		const struct attach *a = &job->attaches[i];
 		if (!job->applies[a->lookup])
 			continue;
 		if (!first)
-			ec_buf_addch(&fields, ',');
+			ec_buf_addch(fields, ',');
 		first = 0;
-		ec_jsonw_key(&fields, a->name);
-		add_value(&fields, job->chosen[a->lookup], a->field);
+		ec_jsonw_key(fields, a->name);
+		add_value(fields, job->chosen[a->lookup], a->field);
 	}
-	ec_buf_addch(&fields, '}');
-	ec_jsonw_splice(&line, rec, n, fields.buf, fields.len);
-	ec_buf_addch(&line, '\n');
+	if (job->following) {
+		char tbuf[40];
+		if (!first)
+			ec_buf_addch(fields, ',');
+		ec_jsonw_key(fields, "_time");
+		ec_buf_addch(fields, '"');
+		ec_buf_add(fields, tbuf, ec_time_format(at, tbuf));
+		ec_buf_addch(fields, '"');
+	}
+	ec_buf_addch(fields, '}');
+	ec_jsonw_splice(line, rec, n, fields->buf, fields->len);
+	ec_buf_addch(line, '\n');
 	if (!matched)
 		job->unmatched++;
 	if (!matched && job->set->inner)
-		write_reject(job, &line);
+		write_reject(job, line);
 	else
-		ec_buf_add(&job->out, line.buf, line.len);
-	ec_buf_release(&fields);
-	ec_buf_release(&line);
+		ec_buf_add(&job->out, line->buf, line->len);
 }
 
-/* Emit the fact in job->slots at T if it can be decided now: 1, or 0 (it waits; *due set). */
-static int try_resolve(struct job *job, const char *rec, size_t n, int64_t t, int final, int64_t *due)
+/* ---- followed rows: facts emitted again when their row changes (--follow) ---- */
+
+/* Emit follower F again, joined as of T (every lookup, not only the followed one). */
+static void emit_again(struct job *job, struct follower *f, int64_t t)
+{
+	struct ec_jerr jerr;
+	int64_t due;
+	size_t i;
+	int any;
+
+	/* Scanned fine when it arrived, so it scans the same now. */
+	if (ec_json_scan(job->ps, f->line, f->n, job->slots, &jerr) < 0 ||
+	    fact_keys(job, NULL, record_table(job), &any) < 0)
+		ec_die(EX_SOFTWARE, "a followed fact no longer scans");
+	for (i = 0; i < job->nlookups; i++)
+		if (job->applies[i])
+			choose_version(job, i, t, 1, &job->chosen[i], &due);
+	emit_fact(job, f->line, f->n, t);
+	f->upto = t;
+}
+
+static int same_fields(const struct dim *d, const struct version *a, const struct version *b)
+{
+	size_t i;
+
+	if (!a->vals || !b->vals)
+		return !a->vals && !b->vals;
+	for (i = 0; i < d->nfields; i++)
+		if (strcmp(a->vals[i], b->vals[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Emit the followers of row R again for each of its versions in (their
+ * last emission, LIMIT], oldest first; forget them once the row is deleted.
+ * Returns 1 when the followers were forgotten.
+ */
+static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, int64_t limit)
+{
+	const char *k = key->buf ? key->buf : "";
+	struct followers *fl = ec_hmap_get(&d->followers, k, key->len);
+	const struct row *r = ec_hmap_get(&d->rows, k, key->len);
+	uint32_t v, i;
+	int deleted = 0;
+
+	if (!fl || !r)
+		return 0;
+	for (v = 0; v < r->n && r->v[v].time <= limit; v++) {
+		/* A change of fields no fact asks for changes nothing a follower would see. */
+		int same = v > 0 && same_fields(d, &r->v[v - 1], &r->v[v]);
+		for (i = 0; i < fl->n; i++)
+			if (fl->f[i].upto < r->v[v].time) {
+				if (same)
+					fl->f[i].upto = r->v[v].time;
+				else
+					emit_again(job, &fl->f[i], r->v[v].time);
+			}
+		deleted = !r->v[v].vals;
+	}
+	if (!deleted || v < r->n)
+		return 0;
+	for (i = 0; i < fl->n; i++)
+		free(fl->f[i].line);
+	free(fl->f);
+	ec_hmap_del(&d->followers, k, key->len);
+	return 1;
+}
+
+static void add_follower(struct dim *d, const struct ec_buf *key, const char *rec, size_t n, int64_t upto)
+{
+	struct followers *fl = ec_hmap_put(&d->followers, key->buf ? key->buf : "", key->len, NULL);
+
+	if (fl->n == fl->alloc) {
+		fl->alloc = fl->alloc ? 2 * fl->alloc : 2;
+		fl->f = xrealloc(fl->f, fl->alloc * sizeof(*fl->f));
+	}
+	fl->f[fl->n].line = xstrndup(rec, n);
+	fl->f[fl->n].n = n;
+	fl->f[fl->n].upto = upto;
+	fl->n++;
+}
+
+/*
+ * The fact just emitted at T follows the rows of followed tables it joins.
+ * A fact decided late (it waited, or arrived behind the watermark) catches
+ * up at once with the row changes already handled.
+ */
+static void follow_fact(struct job *job, const char *rec, size_t n, int64_t t)
+{
+	struct ec_buf *late = NULL;
+	struct dim **late_dims = NULL;
+	size_t i, j, nlate = 0;
+
+	for (i = 0; i < job->nlookups; i++) {
+		struct dim *d = job->lookups[i].dim;
+		int64_t upto = t;
+
+		if (!job->applies[i] || !d->follow || job->nullkey[i])
+			continue;
+		for (j = 0; j < i; j++)
+			if (job->applies[j] && job->lookups[j].dim == d && !job->nullkey[j] &&
+			    job->keys[j].len == job->keys[i].len &&
+			    !memcmp(job->keys[j].buf, job->keys[i].buf, job->keys[i].len))
+				break;
+		if (j < i)
+			continue;	/* the same row twice: follow it once */
+		if (job->chosen[i] && job->chosen[i]->time > upto)
+			upto = job->chosen[i]->time;
+		add_follower(d, &job->keys[i], rec, n, upto);
+		if (upto < job->changes_upto) {
+			late = xrealloc(late, (nlate + 1) * sizeof(*late));
+			late_dims = xrealloc(late_dims, (nlate + 1) * sizeof(*late_dims));
+			late[nlate] = (struct ec_buf)EC_BUF_INIT;
+			ec_buf_add(&late[nlate], job->keys[i].buf ? job->keys[i].buf : "", job->keys[i].len);
+			late_dims[nlate++] = d;
+		}
+	}
+	/* After the loop: catching up rescans job->slots and job->keys. */
+	for (i = 0; i < nlate; i++) {
+		catch_up(job, late_dims[i], &late[i], job->changes_upto);
+		ec_buf_release(&late[i]);
+	}
+	free(late);
+	free(late_dims);
+}
+
+/* A followed row changed at T: note it for when the watermark passes T. */
+static void queue_change(struct job *job, size_t di, const struct ec_buf *key, int64_t t)
+{
+	struct row_change *c;
+
+	EC_GROW(job->changes, job->nchanges + 1, job->changes_alloc);
+	c = &job->changes[job->nchanges++];
+	c->dim = di;
+	c->key = xmalloc(key->len + 1);
+	memcpy(c->key, key->buf ? key->buf : "", key->len);
+	c->klen = key->len;
+	c->time = t;
+	c->seq = job->change_seq++;
+	if (t < job->min_change)
+		job->min_change = t;
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	const struct row_change *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Forget followed facts whose last change is more than --retain behind the watermark. */
+static void sweep_followers(struct job *job, int64_t wm)
+{
+	int64_t horizon = wm - job->set->retain;
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	size_t di;
+	uint32_t i, kept;
+
+	for (di = 0; di < job->ndims; di++) {
+		if (!job->dims[di].follow)
+			continue;
+		ec_hmap_iter_init(&it, &job->dims[di].followers);
+		while (ec_hmap_iter_next(&it, &e)) {
+			struct followers *fl = e.value;
+			for (i = kept = 0; i < fl->n; i++) {
+				if (fl->f[i].upto < horizon)
+					free(fl->f[i].line);
+				else
+					fl->f[kept++] = fl->f[i];
+			}
+			fl->n = kept;
+			if (!kept) {
+				free(fl->f);
+				ec_hmap_iter_del(&it);
+			}
+		}
+	}
+	job->next_sweep = wm + (job->set->retain / 8 > 1000 ? job->set->retain / 8 : 1000);
+}
+
+/* Emit the followers of rows that changed at or before the watermark (FINAL: all), in time order. */
+static void process_changes(struct job *job, int final)
+{
+	int64_t limit = final ? INT64_MAX : watermark(job);
+	struct row_change *due = NULL;
+	size_t i, ndue = 0, kept = 0;
+	struct ec_buf key = EC_BUF_INIT;
+
+	if (job->nchanges && limit >= job->min_change) {
+		due = xmalloc(job->nchanges * sizeof(*due));
+		job->min_change = INT64_MAX;
+		for (i = 0; i < job->nchanges; i++) {
+			if (job->changes[i].time <= limit) {
+				due[ndue++] = job->changes[i];
+				continue;
+			}
+			if (job->changes[i].time < job->min_change)
+				job->min_change = job->changes[i].time;
+			job->changes[kept++] = job->changes[i];
+		}
+		job->nchanges = kept;
+		qsort(due, ndue, sizeof(*due), change_cmp);
+		for (i = 0; i < ndue; i++) {
+			ec_buf_reset(&key);
+			ec_buf_add(&key, due[i].key, due[i].klen);
+			catch_up(job, &job->dims[due[i].dim], &key, due[i].time);
+			free(due[i].key);
+		}
+		free(due);
+		ec_buf_release(&key);
+	}
+	if (limit > job->changes_upto)
+		job->changes_upto = limit;
+	if (job->set->retain && !final && job->has_time && limit >= job->next_sweep)
+		sweep_followers(job, limit);
+}
+
+/*
+ * Emit the fact at T whose lookups are in job->keys if it can be decided now:
+ * 1, or 0 (it waits; *due and *row_wait set).
+ */
+static int try_resolve(struct job *job, const char *rec, size_t n, int64_t t, int final,
+		       int64_t *due, int *row_wait)
 {
 	size_t i;
 	int done = 1;
 
 	*due = INT64_MAX;
+	*row_wait = 0;
 	if (!final && watermark(job) < t) {
 		*due = t;
 		return 0;
 	}
+	*row_wait = 1;
 	for (i = 0; i < job->nlookups; i++) {
 		int64_t d = INT64_MAX;
 		if (!job->applies[i])
@@ -765,12 +1058,54 @@ static int try_resolve(struct job *job, const char *rec, size_t n, int64_t t, in
 				*due = d;
 		}
 	}
-	if (done)
-		emit_fact(job, rec, n);
+	if (done) {
+		emit_fact(job, rec, n, t);
+		if (job->following)
+			follow_fact(job, rec, n, t);
+	}
 	return done;
 }
 
-static void add_pending(struct job *job, const struct ec_line *line, int64_t t, int64_t due)
+/* The lookups of the fact at hand (job->applies, nullkey, keys) as one block: flag byte, length, bytes. */
+static unsigned char *pack_keys(const struct job *job)
+{
+	size_t i, size = 0, off = 0;
+	unsigned char *b;
+	uint32_t len;
+
+	for (i = 0; i < job->nlookups; i++)
+		size += 1 + sizeof(len) + (job->applies[i] && !job->nullkey[i] ? job->keys[i].len : 0);
+	b = xmalloc(size ? size : 1);
+	for (i = 0; i < job->nlookups; i++) {
+		b[off++] = (unsigned char)(job->applies[i] | job->nullkey[i] << 1);
+		len = job->applies[i] && !job->nullkey[i] ? (uint32_t)job->keys[i].len : 0;
+		memcpy(b + off, &len, sizeof(len));
+		off += sizeof(len);
+		if (len)
+			memcpy(b + off, job->keys[i].buf, len);
+		off += len;
+	}
+	return b;
+}
+
+static void unpack_keys(struct job *job, const unsigned char *b)
+{
+	size_t i, off = 0;
+	uint32_t len;
+
+	for (i = 0; i < job->nlookups; i++) {
+		job->applies[i] = b[off] & 1;
+		job->nullkey[i] = b[off++] >> 1 & 1;
+		memcpy(&len, b + off, sizeof(len));
+		off += sizeof(len);
+		ec_buf_reset(&job->keys[i]);
+		ec_buf_add(&job->keys[i], b + off, len);
+		off += len;
+	}
+}
+
+/* Keep the fact at hand (its lookups in job->keys) until it can be decided. */
+static void add_pending(struct job *job, const struct ec_line *line, int64_t t, int64_t due, int row_wait)
 {
 	struct pending *p;
 
@@ -779,37 +1114,48 @@ static void add_pending(struct job *job, const struct ec_line *line, int64_t t, 
 	p->line = xstrndup(line->p, line->n);
 	p->n = line->n;
 	p->time = t;
+	p->due = due;
+	p->row_wait = row_wait;
+	p->keys = pack_keys(job);
 	p->lineno = line->lineno;
 	p->file = line->file;
 	if (due < job->min_due)
 		job->min_due = due;
+	job->row_waiters += row_wait;
 }
 
-/* Look again at the waiting facts, in their order of arrival; FINAL: decide them all. */
+/*
+ * Look again at the waiting facts that may be decided now, in their order of
+ * arrival; FINAL: decide them all. Only facts waiting for a row care that a
+ * row changed; the others wait for the watermark alone.
+ */
 static void resolve_pending(struct job *job, int final)
 {
-	struct ec_jerr jerr;
+	int64_t wm = watermark(job), due;
+	int rows_changed = job->dims_changed && job->row_waiters, row_wait;
 	size_t i, kept = 0;
-	int64_t due;
 
-	if (!job->npending || (!final && !job->dims_changed && watermark(job) < job->min_due))
+	job->dims_changed = 0;
+	if (!job->npending || (!final && !rows_changed && wm < job->min_due))
 		return;
 	job->min_due = INT64_MAX;
-	job->dims_changed = 0;
+	job->row_waiters = 0;
 	for (i = 0; i < job->npending; i++) {
 		struct pending *p = &job->pending[i];
-		int any;
 
-		/* Scanned fine when it arrived, so it scans the same now. */
-		if (ec_json_scan(job->ps, p->line, p->n, job->slots, &jerr) < 0 ||
-		    fact_keys(job, NULL, record_table(job), &any) < 0)
-			ec_die(EX_SOFTWARE, "%s:%" PRIu64 ": a waiting fact no longer scans", p->file, p->lineno);
-		if (try_resolve(job, p->line, p->n, p->time, final, &due)) {
-			free(p->line);
-			continue;
+		if (final || wm >= p->due || (rows_changed && p->row_wait)) {
+			unpack_keys(job, p->keys);
+			if (try_resolve(job, p->line, p->n, p->time, final, &due, &row_wait)) {
+				free(p->line);
+				free(p->keys);
+				continue;
+			}
+			p->due = due;
+			p->row_wait = row_wait;
 		}
-		if (due < job->min_due)
-			job->min_due = due;
+		if (p->due < job->min_due)
+			job->min_due = p->due;
+		job->row_waiters += p->row_wait;
 		job->pending[kept++] = *p;
 	}
 	job->npending = kept;
@@ -826,7 +1172,7 @@ static void advance_time(struct job *job, int64_t t)
 static void process_fact(struct job *job, const struct ec_line *line, int64_t t, int has_table)
 {
 	int64_t due;
-	int any;
+	int any, row_wait;
 
 	if (fact_keys(job, line, has_table, &any) < 0)
 		return;
@@ -836,8 +1182,8 @@ static void process_fact(struct job *job, const struct ec_line *line, int64_t t,
 		return;
 	}
 	/* A fact decided at once may overtake waiting ones: the order still depends on the input only. */
-	if (!try_resolve(job, line->p, line->n, t, 0, &due))
-		add_pending(job, line, t, due);
+	if (!try_resolve(job, line->p, line->n, t, 0, &due, &row_wait))
+		add_pending(job, line, t, due, row_wait);
 }
 
 /* A dimension table is a fact table too when an --attach names it as FACTS. */
@@ -874,6 +1220,8 @@ static void process_record(struct job *job, const struct ec_line *line)
 		process_fact(job, line, t, has_table);
 	}
 	resolve_pending(job, 0);
+	if (job->following)
+		process_changes(job, 0);
 }
 
 /* ---- preloaded rows ---- */
@@ -925,19 +1273,57 @@ static void preload_all(struct job *job)
 
 static void pending_clear(struct job *job)
 {
-	while (job->npending)
-		free(job->pending[--job->npending].line);
+	while (job->npending) {
+		job->npending--;
+		free(job->pending[job->npending].line);
+		free(job->pending[job->npending].keys);
+	}
 	job->min_due = INT64_MAX;
+	job->row_waiters = 0;
+}
+
+static void followers_clear(struct dim *d)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	uint32_t i;
+
+	ec_hmap_iter_init(&it, &d->followers);
+	while (ec_hmap_iter_next(&it, &e)) {
+		struct followers *fl = e.value;
+		for (i = 0; i < fl->n; i++)
+			free(fl->f[i].line);
+		free(fl->f);
+	}
+	ec_hmap_clear(&d->followers);
+}
+
+static void changes_clear(struct job *job)
+{
+	while (job->nchanges)
+		free(job->changes[--job->nchanges].key);
+	job->min_change = INT64_MAX;
+	job->change_seq = 0;
+}
+
+/* Forget every row, waiting fact and followed fact. */
+static void state_clear(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->ndims; i++) {
+		dim_clear(&job->dims[i]);
+		followers_clear(&job->dims[i]);
+	}
+	pending_clear(job);
+	changes_clear(job);
 }
 
 static void state_reset(void *ctx)
 {
 	struct job *job = ctx;
-	size_t i;
 
-	for (i = 0; i < job->ndims; i++)
-		dim_clear(&job->dims[i]);
-	pending_clear(job);
+	state_clear(job);
 	job->has_time = 0;
 	job->max_time = 0;
 	preload_all(job);
@@ -945,8 +1331,10 @@ static void state_reset(void *ctx)
 
 /*
  * Snapshot lines: {"max_time":T} first, then one per row
- * {"dim":I,"key":K,"versions":[[TIME,["json text",...] or null],...]}
- * and one per waiting fact {"fact":LINE,"time":T,"line":N}.
+ * {"dim":I,"key":K,"versions":[[TIME,["json text",...] or null],...]},
+ * one per waiting fact {"fact":LINE,"time":T,"line":N}, one per followed
+ * fact {"follow":I,"key":K,"fact":LINE,"upto":T} and one per row change
+ * not yet handled {"change":I,"key":K,"time":T}, in their order.
  */
 static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const struct ec_hmap_entry *e)
 {
@@ -974,6 +1362,37 @@ static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const s
 	ec_buf_addstr(out, "]}\n");
 }
 
+static void save_follows(struct job *job, struct ec_buf *out)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	size_t i;
+	uint32_t k;
+
+	for (i = 0; i < job->ndims; i++) {
+		if (!job->dims[i].follow)
+			continue;
+		ec_hmap_iter_init(&it, &job->dims[i].followers);
+		while (ec_hmap_iter_next(&it, &e)) {
+			const struct followers *fl = e.value;
+			for (k = 0; k < fl->n; k++) {
+				ec_buf_addf(out, "{\"follow\":%zu,\"key\":", i);
+				ec_jsonw_str(out, e.key, e.klen);
+				ec_buf_addstr(out, ",\"fact\":");
+				ec_jsonw_str(out, fl->f[k].line, fl->f[k].n);
+				ec_buf_addf(out, ",\"upto\":%" PRId64 "}\n", fl->f[k].upto);
+			}
+		}
+	}
+	/* Sorted as they will be handled, so that a snapshot's text depends on the state only. */
+	qsort(job->changes, job->nchanges, sizeof(*job->changes), change_cmp);
+	for (i = 0; i < job->nchanges; i++) {
+		ec_buf_addf(out, "{\"change\":%zu,\"key\":", job->changes[i].dim);
+		ec_jsonw_str(out, job->changes[i].key, job->changes[i].klen);
+		ec_buf_addf(out, ",\"time\":%" PRId64 "}\n", job->changes[i].time);
+	}
+}
+
 static void state_save(void *ctx, struct ec_buf *out)
 {
 	struct job *job = ctx;
@@ -996,6 +1415,7 @@ static void state_save(void *ctx, struct ec_buf *out)
 		ec_buf_addf(out, ",\"time\":%" PRId64 ",\"line\":%" PRIu64 "}\n",
 			    job->pending[i].time, job->pending[i].lineno);
 	}
+	save_follows(job, out);
 }
 
 static int load_versions(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
@@ -1038,12 +1458,43 @@ bad:
 	return -1;
 }
 
+/* {"follow":I,...} or {"change":I,...}: a followed fact or a pending row change. */
+static int load_follow(struct job *job, yajl_val root, int change, char *errstr, size_t errstr_size)
+{
+	const char *pi[] = { change ? "change" : "follow", NULL }, *pk[] = { "key", NULL },
+		   *pf[] = { "fact", NULL }, *pt[] = { change ? "time" : "upto", NULL };
+	yajl_val di = yajl_tree_get(root, pi, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
+	yajl_val fact = yajl_tree_get(root, pf, yajl_t_string), t = yajl_tree_get(root, pt, yajl_t_number);
+	struct ec_buf kb = EC_BUF_INIT;
+	struct dim *d;
+
+	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
+	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !t || !YAJL_IS_INTEGER(t) ||
+	    (!change && !fact) || !job->dims[YAJL_GET_INTEGER(di)].follow) {
+		snprintf(errstr, errstr_size, "a followed-row line of the wrong shape");
+		return -1;
+	}
+	d = &job->dims[YAJL_GET_INTEGER(di)];
+	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
+	if (change)
+		queue_change(job, (size_t)(d - job->dims), &kb, YAJL_GET_INTEGER(t));
+	else {
+		const char *text = YAJL_GET_STRING(fact);
+		add_follower(d, &kb, text, text ? strlen(text) : 0, YAJL_GET_INTEGER(t));
+	}
+	ec_buf_release(&kb);
+	return 0;
+}
+
 static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
 {
 	const char *pm[] = { "max_time", NULL }, *pf[] = { "fact", NULL }, *pt[] = { "time", NULL },
-		   *pl[] = { "line", NULL }, *pd[] = { "dim", NULL };
+		   *pl[] = { "line", NULL }, *pd[] = { "dim", NULL }, *pfo[] = { "follow", NULL },
+		   *pch[] = { "change", NULL };
 	yajl_val v, fact, t, ln;
 	struct ec_line line = { NULL, 0, "snapshot", 0 };
+	struct ec_jerr jerr;
+	int any;
 
 	if ((v = yajl_tree_get(root, pm, yajl_t_any))) {
 		job->has_time = YAJL_IS_INTEGER(v);
@@ -1052,6 +1503,10 @@ static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr
 	}
 	if (yajl_tree_get(root, pd, yajl_t_any))
 		return load_versions(job, root, errstr, errstr_size);
+	if (yajl_tree_get(root, pfo, yajl_t_any))
+		return load_follow(job, root, 0, errstr, errstr_size);
+	if (yajl_tree_get(root, pch, yajl_t_any))
+		return load_follow(job, root, 1, errstr, errstr_size);
 	fact = yajl_tree_get(root, pf, yajl_t_string);
 	t = yajl_tree_get(root, pt, yajl_t_number);
 	ln = yajl_tree_get(root, pl, yajl_t_number);
@@ -1062,7 +1517,13 @@ static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr
 	line.p = YAJL_GET_STRING(fact);
 	line.n = strlen(line.p);
 	line.lineno = (uint64_t)YAJL_GET_INTEGER(ln);
-	add_pending(job, &line, YAJL_GET_INTEGER(t), INT64_MIN);
+	if (ec_json_scan(job->ps, line.p, line.n, job->slots, &jerr) < 0 ||
+	    fact_keys(job, NULL, record_table(job), &any) < 0) {
+		snprintf(errstr, errstr_size, "a waiting fact that does not scan");
+		return -1;
+	}
+	/* Looked at again with the next record. */
+	add_pending(job, &line, YAJL_GET_INTEGER(t), INT64_MIN, 1);
 	return 0;
 }
 
@@ -1070,11 +1531,8 @@ static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_
 {
 	struct job *job = ctx;
 	const char *p = text, *end = text + n;
-	size_t i;
 
-	for (i = 0; i < job->ndims; i++)
-		dim_clear(&job->dims[i]);
-	pending_clear(job);
+	state_clear(job);
 	job->has_time = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1092,6 +1550,9 @@ static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_
 	}
 	/* Waiting facts are looked at again with the next record. */
 	job->dims_changed = 1;
+	/* Row changes are handled after each record: up to the watermark of the snapshot. */
+	job->changes_upto = watermark(job);
+	job->next_sweep = INT64_MIN;
 	return 0;
 }
 
@@ -1109,6 +1570,10 @@ static char *make_fingerprint(const struct settings *set)
 		ec_buf_addf(&b, ";dim=%s", set->dim_specs[i]);
 	for (i = 0; i < set->nattach_specs; i++)
 		ec_buf_addf(&b, ";attach=%s", set->attach_specs[i]);
+	for (i = 0; i < set->nfollows; i++)
+		ec_buf_addf(&b, ";follow=%s", set->follows[i]);
+	if (set->retain)
+		ec_buf_addf(&b, ";retain=%" PRId64, set->retain);
 	return ec_buf_detach(&b, NULL);
 }
 
@@ -1132,6 +1597,15 @@ static void setup(struct job *job)
 	job->nullkey = xcalloc(job->nlookups, sizeof(int));
 	job->chosen = xcalloc(job->nlookups, sizeof(*job->chosen));
 	job->min_due = INT64_MAX;
+	job->min_change = INT64_MAX;
+	job->changes_upto = job->next_sweep = INT64_MIN;
+	for (i = 0; i < set->nfollows; i++) {
+		struct dim *d = find_dim(job, set->follows[i]);
+		if (!d)
+			ec_usage_error("--follow %s: no --dim table named %s", set->follows[i], set->follows[i]);
+		d->follow = 1;
+		job->following = 1;
+	}
 	preload_all(job);
 	job->fingerprint = make_fingerprint(set);
 	ec_stage_init(&job->stage, set->state_dir, job->fingerprint, &stage_ops, job);
@@ -1150,8 +1624,11 @@ static void finish(struct job *job, int stopped)
 	 * the last snapshot and a restart decides them; deciding them now would
 	 * write them twice.
 	 */
-	if (!(stopped && job->stage.checkpointing))
+	if (!(stopped && job->stage.checkpointing)) {
 		resolve_pending(job, 1);
+		if (job->following)
+			process_changes(job, 1);
+	}
 	flush_out(job);
 	if (job->unmatched)
 		ec_info("facts without a matching row: %" PRIu64 "%s", job->unmatched,
@@ -1173,12 +1650,13 @@ static void job_release(struct job *job)
 	struct settings *set = job->set;
 	size_t i;
 
-	pending_clear(job);
+	state_clear(job);
 	free(job->pending);
+	free(job->changes);
 	for (i = 0; i < job->ndims; i++) {
 		struct dim *d = &job->dims[i];
-		dim_clear(d);
 		ec_hmap_release(&d->rows);
+		ec_hmap_release(&d->followers);
 		free_strings(d->fields, d->nfields);
 		free(d->field_after);
 		free(d->field_flat);
@@ -1206,10 +1684,13 @@ static void job_release(struct job *job)
 	free(job->fingerprint);
 	ec_buf_release(&job->out);
 	ec_buf_release(&job->tmp);
+	ec_buf_release(&job->fields);
+	ec_buf_release(&job->line);
 	ec_buf_release(&job->table);
 	free(set->dim_specs);
 	free(set->attach_specs);
 	free(set->preloads);
+	free(set->follows);
 }
 
 int cmd_main(int argc, char **argv)
@@ -1234,6 +1715,7 @@ int cmd_main(int argc, char **argv)
 	}
 	finish(&job, !ec_run);
 	ec_reader_release(&reader);
-	job_release(&job);
+	if (EC_FREE_AT_EXIT)
+		job_release(&job);
 	return 0;
 }
