@@ -1,4 +1,4 @@
-/* ec-state: keyed lifecycle state for change events: validated transitions, GMV deltas, snapshots. */
+/* ec-state: keyed lifecycle state for change events: validated transitions, GMV deltas, timers, snapshots. */
 #include "ec.h"
 #include "ckpt.h"
 #include "decimal.h"
@@ -16,13 +16,15 @@
 #include <yajl/yajl_tree.h>
 
 static const char synopsis[] =
-	"ec-state [--table NAME] [--machine FILE] [--measure NAME=PATH --counted LIST] [OPTIONS] [FILE...]";
+	"ec-state [--table NAME] [--measure NAME=PATH --counted LIST] [--timeout STATE>DURATION] [OPTIONS] [FILE...]";
 static const char description[] =
 	"Follow the state of each entity (an order) through its change events, check every change\n"
 	"against a declared lifecycle and splice a \"_state\" object into the record:\n"
 	"{\"from\",\"to\",\"valid\",\"at\",\"in_previous_ms\"[,\"reason\"][,NAME_delta...]}.\n"
 	"Debezium envelopes by default (.op, .after.id, .after.status, .before for deletes);\n"
-	"flat records with --key and --state. Money deltas are exact decimals.";
+	"flat records with --key and --state (a null state is a delete). Money deltas are exact decimals.\n"
+	"--timeout writes {\"alert\":\"timeout\",...} records when an entity stays in a state too long and\n"
+	"--ttl forgets finished entities, both by event time (watermark = largest time - --max-delay).";
 
 enum {
 	OPT_STATE = EC_OPT_TOOL_BASE,
@@ -36,21 +38,27 @@ enum {
 	OPT_COUNTED,
 	OPT_DUMP,
 	OPT_STATE_DIR,
+	OPT_TIMEOUT,
+	OPT_TTL,
+	OPT_MAX_DELAY,
 };
 
 static const struct ec_opt options[] = {
-	{ "key", required_argument, 'k', "PATH", "entity key of flat records (with --state; default: Debezium .after.id)" },
-	{ "state", required_argument, OPT_STATE, "PATH", "state field of flat records (default: Debezium .after.status)" },
+	{ "key", required_argument, 'k', "PATH[,PATH...]", "entity key of flat records, several for a composite key (with --state; default .after.id)" },
+	{ "state", required_argument, OPT_STATE, "PATH", "state field of flat records, null for gone (default: Debezium .after.status)" },
 	{ "time", required_argument, 't', "PATH", "event time of a change (default .source.ts_ms for Debezium)" },
 	{ "time-unit", required_argument, OPT_TIME_UNIT, "s|ms|us|ns", "unit of numeric times (default ms)" },
 	{ "version-field", required_argument, OPT_VERSION, "PATH", "ordering of changes (.source.lsn): older ones never move state back" },
-	{ "table", required_argument, OPT_TABLE, "NAME", "track only changes whose .source.table is NAME; pass others through" },
+	{ "table", required_argument, OPT_TABLE, "NAME", "track only records whose .source.table is NAME; pass others through" },
 	{ "machine", required_argument, OPT_MACHINE, "FILE", "the lifecycle: 'FROM -> TO' lines, '*', 'terminal: A, B'" },
 	{ "emit", required_argument, OPT_EMIT, "all|transitions|invalid", "which tracked changes to write (default all)" },
 	{ "reject", required_argument, OPT_REJECT, "FILE", "quarantine invalid and out-of-order changes in FILE, with the reason" },
-	{ "measure", required_argument, OPT_MEASURE, "NAME=PATH", "amount whose signed change is written as _state.NAME_delta" },
+	{ "measure", required_argument, OPT_MEASURE, "NAME=PATH[*PATH...]", "amount (or exact product) whose signed change is written as _state.NAME_delta" },
 	{ "counted", required_argument, OPT_COUNTED, "LIST", "states in which measures count (default PAID,SHIPPED,COMPLETED)" },
 	{ "dump", required_argument, OPT_DUMP, "FILE", "write every tracked entity to FILE at the end, at checkpoints and on SIGUSR1" },
+	{ "timeout", required_argument, OPT_TIMEOUT, "STATE>DURATION", "alert when an entity stays in STATE longer than DURATION of event time (repeatable)" },
+	{ "ttl", required_argument, OPT_TTL, "DURATION", "forget entities DURATION of event time after they entered a terminal state" },
+	{ "max-delay", required_argument, OPT_MAX_DELAY, "DURATION", "how far the watermark trails the largest event time (default 0s)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR", "keep checkpoint snapshots in DIR (restore/barrier records)" },
 	EC_OPTS_INPUT,
 	EC_OPTS_COMMON,
@@ -58,6 +66,9 @@ static const struct ec_opt options[] = {
 };
 
 #define MAX_MEASURES 6
+#define MAX_FACTORS 4		/* PATH*PATH*... in one measure */
+#define MAX_KEY_PARTS 8		/* PATH,PATH,... in one key */
+#define MAX_TIMEOUTS 16
 
 enum emit_mode { EMIT_ALL, EMIT_TRANSITIONS, EMIT_INVALID };
 
@@ -73,6 +84,10 @@ struct settings {
 	const char *counted;
 	const char *dump_path;
 	const char *state_dir;
+	const char *timeout_specs[MAX_TIMEOUTS];
+	size_t ntimeouts;
+	int64_t ttl;		/* -1: none */
+	int64_t max_delay;
 	size_t max_line;
 };
 
@@ -91,19 +106,27 @@ struct entity {
 };
 #define F_VERSION 1		/* version is set */
 #define F_KEY_STRING 2		/* the key was a JSON string (for dumps and snapshots) */
+#define F_KEY_JSON 4		/* a composite key, kept as its JSON array text */
 #define NO_TIME INT64_MIN
 
+/* NAME=PATH or NAME=PATH*PATH...: one amount, or the exact product of several. */
 struct measure {
 	char *name;
-	int slot;
+	char *delta_field;	/* ,"NAME_delta": ready to append */
+	size_t nfactors;
+	int slots[MAX_FACTORS];
+	char *paths[MAX_FACTORS];
 };
+
+/* The kinds of timer an entity can have, in the order ties fire. */
+enum { TIMER_TIMEOUT, TIMER_TTL };
 
 /* One change, as read from a record. */
 struct change {
 	int is_delete;
 	const char *key;
 	size_t klen;
-	int key_string;
+	int key_flags;		/* F_KEY_STRING, F_KEY_JSON */
 	int to;			/* state index, -1 for a delete */
 	int64_t at;		/* NO_TIME if the record has none */
 	int has_version;
@@ -118,6 +141,11 @@ struct job {
 	struct ec_jval *slots;
 	int op_slot, before_slot, after_slot, table_slot;
 	int key_slot, del_key_slot, state_slot, time_slot, version_slot;
+	int key_slots[MAX_KEY_PARTS];	/* flat records: every part of the key */
+	char *key_paths[MAX_KEY_PARTS];
+	int del_key_slots[MAX_KEY_PARTS];	/* the same under .before, for an envelope's delete */
+	char *del_key_paths[MAX_KEY_PARTS];
+	size_t nkey_parts;
 	struct measure measures[MAX_MEASURES];
 	size_t nmeasures;
 	struct ec_lifecycle lc;
@@ -128,6 +156,15 @@ struct job {
 	uint64_t duplicates, stale, quarantined;
 	struct ec_stage stage;
 	char *fingerprint;
+	/* event time: the watermark is max_time - max_delay */
+	int64_t max_time;	/* NO_TIME until a change with a time is seen */
+	int64_t timeout[EC_LC_MAX_DECLARED];	/* per state, -1: none */
+	int has_timers;
+	struct ec_lc_timers timers;
+	size_t timers_stale;	/* entries known to be cancelled (for compaction) */
+	struct ec_lc_timer *batch;	/* due entries, sorted before they fire */
+	size_t nbatch, batch_alloc;
+	uint64_t alerts, evicted;
 };
 
 static volatile sig_atomic_t dump_requested;
@@ -149,6 +186,16 @@ static enum emit_mode parse_emit(const char *arg)
 	if (!strcmp(arg, "invalid"))
 		return EMIT_INVALID;
 	ec_usage_error("--emit must be all, transitions or invalid, not '%s'", arg);
+}
+
+static int64_t parse_duration_option(const char *name, const char *arg)
+{
+	char err[256];
+	int64_t ms;
+
+	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
+		ec_usage_error("--%s: %s", name, err);
+	return ms;
 }
 
 static void parse_options(struct settings *set, struct ec_errpolicy *pol, int argc, char **argv)
@@ -182,6 +229,13 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 		case OPT_COUNTED: set->counted = optarg; break;
 		case OPT_DUMP: set->dump_path = optarg; break;
 		case OPT_STATE_DIR: set->state_dir = optarg; break;
+		case OPT_TIMEOUT:
+			if (set->ntimeouts == MAX_TIMEOUTS)
+				ec_usage_error("--timeout: at most %d", MAX_TIMEOUTS);
+			set->timeout_specs[set->ntimeouts++] = optarg;
+			break;
+		case OPT_TTL: set->ttl = parse_duration_option("ttl", optarg); break;
+		case OPT_MAX_DELAY: set->max_delay = parse_duration_option("max-delay", optarg); break;
 		case EC_OPT_MAX_LINE:
 			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
 				ec_usage_error("--max-line: not a size: '%s'", optarg);
@@ -193,8 +247,6 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 	ec_optparser_release(&op);
 	if (!set->key_path != !set->state_path)
 		ec_usage_error("--key and --state go together (flat records); without both, Debezium envelopes are read");
-	if (set->table && set->key_path)
-		ec_usage_error("--table selects Debezium changes by .source.table; it does not apply to flat records");
 }
 
 /* ---- setup ---- */
@@ -242,6 +294,36 @@ static void setup_counted(struct job *job)
 	}
 }
 
+/*
+ * Split TEXT at SEP into at most MAX paths (allocated), SEP inside a quoted
+ * key (.["a,b"]) not counting. The number of paths; exit 64 past MAX or on an empty one.
+ */
+static size_t split_paths(const char *text, char sep, char **out, size_t max, const char *option)
+{
+	const char *start = text, *p;
+	size_t n = 0;
+	int quoted = 0;
+
+	for (p = text;; p++) {
+		if (quoted && *p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			quoted = !quoted;
+		if (*p && (quoted || *p != sep))
+			continue;
+		if (p == start)
+			ec_usage_error("%s: empty path in '%s'", option, text);
+		if (n == max)
+			ec_usage_error("%s: at most %zu paths in '%s'", option, max, text);
+		out[n++] = xstrndup(start, (size_t)(p - start));
+		if (!*p)
+			return n;
+		start = p + 1;
+	}
+}
+
 static void setup_measures(struct job *job)
 {
 	size_t i, j;
@@ -251,7 +333,8 @@ static void setup_measures(struct job *job)
 		struct measure *m = &job->measures[i];
 
 		if (!eq || eq == spec || eq[1] != '.')
-			ec_usage_error("--measure: expected NAME=PATH (gmv=.after.total_amount), not '%s'", spec);
+			ec_usage_error("--measure: expected NAME=PATH or NAME=PATH*PATH (gmv=.after.total_amount), not '%s'",
+				       spec);
 		m->name = xstrndup(spec, (size_t)(eq - spec));
 		for (j = 0; m->name[j]; j++)
 			if (!(m->name[j] == '_' || (m->name[j] >= 'a' && m->name[j] <= 'z') ||
@@ -260,8 +343,12 @@ static void setup_measures(struct job *job)
 		for (j = 0; j < i; j++)
 			if (!strcmp(job->measures[j].name, m->name))
 				ec_usage_error("--measure: '%s' given twice", m->name);
-		m->slot = ec_pathset_add_text(job->ps, eq + 1, "--measure");
 		job->nmeasures++;
+		m->delta_field = xmalloc(strlen(m->name) + 12);
+		sprintf(m->delta_field, ",\"%s_delta\":", m->name);
+		m->nfactors = split_paths(eq + 1, '*', m->paths, MAX_FACTORS, "--measure");
+		for (j = 0; j < m->nfactors; j++)
+			m->slots[j] = ec_pathset_add_text(job->ps, m->paths[j], "--measure");
 	}
 }
 
@@ -283,14 +370,33 @@ static void setup_paths(struct job *job)
 		job->key_slot = ec_pathset_add_text(job->ps, ".after.id", "--key");
 		job->del_key_slot = ec_pathset_add_text(job->ps, ".before.id", "--key");
 		job->state_slot = ec_pathset_add_text(job->ps, ".after.status", "--state");
-		if (set->table)
-			job->table_slot = ec_pathset_add_text(job->ps, ".source.table", "--table");
 		if (!set->time_path)
 			set->time_path = ".source.ts_ms";
 	} else {
-		job->key_slot = ec_pathset_add_text(job->ps, set->key_path, "--key");
+		size_t i;
+
+		job->nkey_parts = split_paths(set->key_path, ',', job->key_paths, MAX_KEY_PARTS, "--key");
+		for (i = 0; i < job->nkey_parts; i++) {
+			const char *kp = job->key_paths[i];
+
+			job->key_slots[i] = ec_pathset_add_text(job->ps, kp, "--key");
+			/* a Debezium delete (.op "d") of a keyed envelope has its key under .before */
+			if (!strncmp(kp, ".after.", 7) || !strncmp(kp, ".after[", 7)) {
+				job->del_key_paths[i] = xmalloc(strlen(kp) + 2);
+				sprintf(job->del_key_paths[i], ".before%s", kp + 6);
+				job->del_key_slots[i] = ec_pathset_add_text(job->ps, job->del_key_paths[i], "--key");
+				if (job->op_slot < 0)
+					job->op_slot = ec_pathset_add_text(job->ps, ".op", "--key");
+			} else {
+				job->del_key_slots[i] = job->key_slots[i];
+			}
+		}
+		job->key_slot = job->key_slots[0];
+		job->del_key_slot = job->del_key_slots[0];
 		job->state_slot = ec_pathset_add_text(job->ps, set->state_path, "--state");
 	}
+	if (set->table)
+		job->table_slot = ec_pathset_add_text(job->ps, ".source.table", "--table");
 	if (set->time_path)
 		job->time_slot = ec_pathset_add_text(job->ps, set->time_path, "--time");
 	if (set->version_path)
@@ -310,7 +416,38 @@ static char *make_fingerprint(const struct job *job)
 		    set->counted ? set->counted : "");
 	for (i = 0; i < set->nmeasures; i++)
 		ec_buf_addf(&b, ";measure=%s", set->measure_specs[i]);
+	/* only when given, so that snapshots made without timers still fit */
+	for (i = 0; i < set->ntimeouts; i++)
+		ec_buf_addf(&b, ";timeout=%s", set->timeout_specs[i]);
+	if (set->ttl >= 0)
+		ec_buf_addf(&b, ";ttl=%" PRId64, set->ttl);
+	if (set->max_delay)
+		ec_buf_addf(&b, ";max-delay=%" PRId64, set->max_delay);
 	return ec_buf_detach(&b, NULL);
+}
+
+/* --timeout STATE>DURATION: the limit per declared state. */
+static void setup_timeouts(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < EC_LC_MAX_DECLARED; i++)
+		job->timeout[i] = -1;
+	for (i = 0; i < job->set->ntimeouts; i++) {
+		const char *spec = job->set->timeout_specs[i], *gt = strchr(spec, '>');
+		int st = gt ? ec_lifecycle_find(&job->lc, spec, (size_t)(gt - spec)) : -1;
+
+		if (!gt || gt == spec)
+			ec_usage_error("--timeout: expected STATE>DURATION (PAID>48h), not '%s'", spec);
+		if (!ec_lifecycle_declared(&job->lc, st))
+			ec_usage_error("--timeout: '%.*s' is not a state of the lifecycle", (int)(gt - spec), spec);
+		if (job->timeout[st] >= 0)
+			ec_usage_error("--timeout: %s given twice", job->lc.names[st]);
+		job->timeout[st] = parse_duration_option("timeout", gt + 1);
+	}
+	job->has_timers = job->set->ntimeouts || job->set->ttl >= 0;
+	if (job->has_timers && !job->set->time_path)
+		ec_usage_error("--timeout and --ttl run on event time: give --time PATH");
 }
 
 static void stage_reset(void *ctx);
@@ -325,6 +462,8 @@ static void setup(struct job *job)
 	setup_measures(job);
 	setup_machine(job);
 	setup_counted(job);
+	setup_timeouts(job);
+	job->max_time = NO_TIME;
 	ec_hmap_init(&job->map, sizeof(struct entity) + job->nmeasures * sizeof(int64_t));
 	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
 	job->fingerprint = make_fingerprint(job);
@@ -390,15 +529,23 @@ static int read_envelope(struct job *job, const struct ec_line *line, int *is_de
 
 static const char *path_of_slot(const struct job *job, int slot)
 {
+	size_t i;
+
+	for (i = 0; i < job->nkey_parts; i++) {
+		if (slot == job->key_slots[i])
+			return job->key_paths[i];
+		if (slot == job->del_key_slots[i])
+			return job->del_key_paths[i];
+	}
 	if (slot == job->del_key_slot)
 		return ".before.id";
 	if (slot == job->key_slot)
-		return job->set->key_path ? job->set->key_path : ".after.id";
+		return ".after.id";
 	return job->set->state_path ? job->set->state_path : ".after.status";
 }
 
-/* The key's text: a number's digits or a string's decoded content. */
-static int read_key(struct job *job, const struct ec_line *line, int slot, struct change *ch)
+/* A key (part) must be a string or a number: 1, or 0 when rejected. */
+static int check_key_part(struct job *job, const struct ec_line *line, int slot)
 {
 	const struct ec_jval *v = &job->slots[slot];
 
@@ -411,7 +558,63 @@ static int read_key(struct job *job, const struct ec_line *line, int slot, struc
 			  path_of_slot(job, slot), ec_jtype_name(v->type));
 		return 0;
 	}
-	ch->key_string = v->type == EC_J_STRING;
+	return 1;
+}
+
+/*
+ * A composite key is kept as the JSON array of its parts, strings
+ * re-encoded from their decoded content so that one key has one text.
+ */
+static int read_composite_key(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	const int *slots = ch->is_delete ? job->del_key_slots : job->key_slots;
+	struct ec_buf part = EC_BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	ec_buf_reset(&job->key);
+	ec_buf_addch(&job->key, '[');
+	for (i = 0; i < job->nkey_parts; i++) {
+		const struct ec_jval *v = &job->slots[slots[i]];
+
+		if (!check_key_part(job, line, slots[i]))
+			goto cleanup;
+		if (i)
+			ec_buf_addch(&job->key, ',');
+		if (v->type == EC_J_NUMBER) {
+			ec_buf_add(&job->key, v->p, v->n);
+			continue;
+		}
+		ec_buf_reset(&part);
+		if (v->escaped && ec_jval_str(v, &part) < 0) {
+			ec_reject(&job->pol, line, "%s: bad escape in key", path_of_slot(job, slots[i]));
+			goto cleanup;
+		}
+		if (v->escaped)
+			ec_jsonw_str(&job->key, part.buf ? part.buf : "", part.len);
+		else
+			ec_jsonw_str(&job->key, v->p, v->n);
+	}
+	ec_buf_addch(&job->key, ']');
+	ch->key = job->key.buf;
+	ch->klen = job->key.len;
+	ch->key_flags = F_KEY_JSON;
+	ret = 1;
+cleanup:
+	ec_buf_release(&part);
+	return ret;
+}
+
+/* The key's text: a number's digits or a string's decoded content. */
+static int read_key(struct job *job, const struct ec_line *line, int slot, struct change *ch)
+{
+	const struct ec_jval *v = &job->slots[slot];
+
+	if (job->nkey_parts > 1)
+		return read_composite_key(job, line, ch);
+	if (!check_key_part(job, line, slot))
+		return 0;
+	ch->key_flags = v->type == EC_J_STRING ? F_KEY_STRING : 0;
 	if (v->escaped) {
 		ec_buf_reset(&job->key);
 		if (ec_jval_str(v, &job->key) < 0) {
@@ -435,6 +638,11 @@ static int read_state(struct job *job, const struct ec_line *line, struct change
 	if (v->type == EC_J_MISSING) {
 		ec_reject(&job->pol, line, "missing state %s", path);
 		return 0;
+	}
+	if (v->type == EC_J_NULL && !is_debezium(job)) {
+		/* a flat record's null state: the entity is gone (a delete) */
+		ch->is_delete = 1;
+		return 1;
 	}
 	if (v->type != EC_J_STRING) {
 		ec_reject(&job->pol, line, "%s: expected a string state, got %s", path, ec_jtype_name(v->type));
@@ -509,32 +717,49 @@ static int read_version(struct job *job, const struct ec_line *line, struct chan
 	return 0;
 }
 
-/* Amounts must fit the compact per-entity form: a 64-bit coefficient. */
-static int read_measures(struct job *job, const struct ec_line *line, struct change *ch)
+/* One factor of a measure into *D: 1, or 0 when rejected. A null is 0. */
+static int read_factor(struct job *job, const struct ec_line *line, const struct measure *m, size_t f,
+		       struct ec_dec *d)
 {
-	size_t i;
+	const struct ec_jval *v = &job->slots[m->slots[f]];
 	char err[256];
 
-	for (i = 0; i < job->nmeasures; i++) {
-		const struct ec_jval *v = &job->slots[job->measures[i].slot];
-		const char *path = job->set->measure_specs[i] + strlen(job->measures[i].name) + 1;
+	if (v->type == EC_J_NULL) {
+		*d = EC_DEC_ZERO;
+		return 1;
+	}
+	if (v->type == EC_J_MISSING) {
+		ec_reject(&job->pol, line, "missing measure %s", m->paths[f]);
+		return 0;
+	}
+	if ((v->type != EC_J_NUMBER && v->type != EC_J_STRING) || v->escaped ||
+	    ec_dec_parse(d, v->p, v->n, err, sizeof(err)) < 0) {
+		ec_reject(&job->pol, line, "%s: expected a number or numeric string, got %s", m->paths[f],
+			  v->type == EC_J_STRING ? "a string" : ec_jtype_name(v->type));
+		return 0;
+	}
+	return 1;
+}
 
-		if (v->type == EC_J_NULL) {
-			ch->amount[i] = EC_DEC_ZERO;
-			continue;
+/* Amounts (and products, exactly) must fit the compact per-entity form: a 64-bit coefficient. */
+static int read_measures(struct job *job, const struct ec_line *line, struct change *ch)
+{
+	size_t i, f;
+
+	for (i = 0; i < job->nmeasures; i++) {
+		const struct measure *m = &job->measures[i];
+		struct ec_dec d;
+		int overflow = 0;
+
+		for (f = 0; f < m->nfactors; f++) {
+			if (!read_factor(job, line, m, f, f ? &d : &ch->amount[i]))
+				return 0;
+			if (f && ec_dec_mul(&ch->amount[i], ch->amount[i], d) < 0)
+				overflow = 1;
 		}
-		if (v->type == EC_J_MISSING) {
-			ec_reject(&job->pol, line, "missing measure %s", path);
-			return 0;
-		}
-		if ((v->type != EC_J_NUMBER && v->type != EC_J_STRING) || v->escaped ||
-		    ec_dec_parse(&ch->amount[i], v->p, v->n, err, sizeof(err)) < 0) {
-			ec_reject(&job->pol, line, "%s: expected a number or numeric string, got %s", path,
-				  v->type == EC_J_STRING ? "a string" : ec_jtype_name(v->type));
-			return 0;
-		}
-		if (ch->amount[i].coef > INT64_MAX || ch->amount[i].coef < -INT64_MAX) {
-			ec_reject(&job->pol, line, "%s: amount too large to track (over 18 digits)", path);
+		if (overflow || ch->amount[i].coef > INT64_MAX || ch->amount[i].coef < -INT64_MAX) {
+			ec_reject(&job->pol, line, "%s: amount too large to track (over 18 digits)",
+				  job->set->measure_specs[i] + strlen(m->name) + 1);
 			return 0;
 		}
 	}
@@ -548,6 +773,11 @@ static int read_change(struct job *job, const struct ec_line *line, struct chang
 	ch->to = -1;
 	if (is_debezium(job) && !read_envelope(job, line, &ch->is_delete))
 		return 0;
+	if (!is_debezium(job) && job->op_slot >= 0) {
+		const struct ec_jval *op = &job->slots[job->op_slot];
+
+		ch->is_delete = op->type == EC_J_STRING && op->n == 1 && op->p[0] == 'd';
+	}
 	if (!read_key(job, line, ch->is_delete ? job->del_key_slot : job->key_slot, ch))
 		return 0;
 	if (!ch->is_delete && !read_state(job, line, ch))
@@ -635,7 +865,7 @@ static void build_state_fields(struct job *job, const struct entity *e, int from
 		ec_jsonw_cstr(b, reason);
 	}
 	for (i = 0; i < job->nmeasures; i++) {
-		ec_buf_addf(b, ",\"%s_delta\":", job->measures[i].name);
+		ec_buf_addstr(b, job->measures[i].delta_field);
 		ec_dec_format(deltas[i], b);
 	}
 	ec_buf_addch(b, '}');
@@ -676,25 +906,201 @@ static void handle_stale(struct job *job, const struct ec_line *line, const stru
 	write_reject(job, line);
 }
 
+/* ---- timers: deadlines that follow from an entity's state and since ---- */
+
+static int64_t watermark(const struct job *job)
+{
+	return job->max_time == NO_TIME ? NO_TIME : job->max_time - job->set->max_delay;
+}
+
+/* The deadline of E's timer of KIND, or NO_TIME when its state has none. */
+static int64_t timer_due(const struct job *job, const struct entity *e, int kind)
+{
+	if (e->since == NO_TIME || !ec_lifecycle_declared(&job->lc, e->state))
+		return NO_TIME;
+	if (kind == TIMER_TIMEOUT)
+		return job->timeout[e->state] < 0 ? NO_TIME : e->since + job->timeout[e->state];
+	if (job->set->ttl < 0 || !ec_lifecycle_is_terminal(&job->lc, e->state))
+		return NO_TIME;
+	return e->since + job->set->ttl;
+}
+
+/* A timer is still queued when it is due at or after the watermark: earlier ones have fired. */
+static int timer_pending(const struct job *job, int64_t due)
+{
+	int64_t w = watermark(job);
+
+	return due != NO_TIME && (w == NO_TIME || due >= w);
+}
+
+static void schedule(struct job *job, const struct entity *e, const char *key, size_t klen)
+{
+	int kind;
+
+	for (kind = TIMER_TIMEOUT; kind <= TIMER_TTL; kind++) {
+		int64_t due = timer_due(job, e, kind);
+
+		if (due != NO_TIME)
+			ec_lc_timers_push(&job->timers, due, kind, key, klen);
+	}
+}
+
+/* E is about to leave its state (or vanish): its queued timers become stale entries. */
+static void cancel_timers(struct job *job, const struct entity *e)
+{
+	int kind;
+
+	for (kind = TIMER_TIMEOUT; kind <= TIMER_TTL; kind++)
+		if (timer_pending(job, timer_due(job, e, kind)))
+			job->timers_stale++;
+}
+
+/* Queue every pending timer again from the entities alone (after a restore, or to drop stale entries). */
+static void rebuild_timers(struct job *job)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry en;
+	int kind;
+
+	ec_lc_timers_clear(&job->timers);
+	job->timers_stale = 0;
+	if (!job->has_timers)
+		return;
+	ec_hmap_iter_init(&it, &job->map);
+	while (ec_hmap_iter_next(&it, &en))
+		for (kind = TIMER_TIMEOUT; kind <= TIMER_TTL; kind++) {
+			int64_t due = timer_due(job, en.value, kind);
+
+			if (timer_pending(job, due))
+				ec_lc_timers_push(&job->timers, due, kind, en.key, en.klen);
+		}
+}
+
+/* Mostly cancelled entries (orders that moved on): rebuild rather than keep them until they come due. */
+static void maybe_compact_timers(struct job *job)
+{
+	if (job->timers.n > 65536 && job->timers_stale > job->timers.n / 2)
+		rebuild_timers(job);
+}
+
+static void add_key(struct ec_buf *b, int flags, const char *key, size_t klen)
+{
+	if (flags & F_KEY_STRING)
+		ec_jsonw_str(b, key, klen);
+	else
+		ec_buf_add(b, key, klen);	/* a number's text, or a composite key's JSON array */
+}
+
+static void add_measures(struct ec_buf *b, const struct job *job, const struct entity *e);
+
+/* {"alert":"timeout",["table",]"key","state","since","deadline","limit_ms","watermark"[,NAME...]} */
+static void write_alert(struct job *job, const char *key, size_t klen, const struct entity *e, int64_t due)
+{
+	struct ec_buf *b = &job->out;
+
+	ec_buf_addstr(b, "{\"alert\":\"timeout\"");
+	if (job->set->table) {
+		ec_buf_addstr(b, ",\"table\":");
+		ec_jsonw_cstr(b, job->set->table);
+	}
+	ec_buf_addstr(b, ",\"key\":");
+	add_key(b, e->flags, key, klen);
+	ec_buf_addstr(b, ",\"state\":");
+	ec_jsonw_cstr(b, job->lc.names[e->state]);
+	ec_buf_addstr(b, ",\"since\":");
+	ec_jsonw_time(b, e->since);
+	ec_buf_addstr(b, ",\"deadline\":");
+	ec_jsonw_time(b, due);
+	ec_buf_addstr(b, ",\"limit_ms\":");
+	ec_jsonw_i64(b, job->timeout[e->state]);
+	ec_buf_addstr(b, ",\"watermark\":");
+	ec_jsonw_time(b, watermark(job));
+	add_measures(b, job, e);
+	ec_buf_addstr(b, "}\n");
+}
+
+/* One due entry: an alert, an eviction, or nothing when the entity has moved on since. */
+static void fire(struct job *job, const struct ec_lc_timer *t)
+{
+	size_t klen;
+	const char *key = ec_lc_timer_key(t, &klen);
+	struct entity *e = ec_hmap_get(&job->map, key, klen);
+	int kind = ec_lc_timer_kind(t);
+
+	if (!e || timer_due(job, e, kind) != t->due) {
+		if (job->timers_stale)
+			job->timers_stale--;
+		return;
+	}
+	if (kind == TIMER_TIMEOUT) {
+		write_alert(job, key, klen, e, t->due);
+		job->alerts++;
+		return;
+	}
+	cancel_timers(job, e);
+	ec_hmap_del(&job->map, key, klen);
+	job->evicted++;
+}
+
+/*
+ * Fire every timer the watermark has passed (due < watermark), in
+ * (due, kind, key) order, so that the output does not depend on the heap's
+ * layout or on how the input was split between runs.
+ */
+static void fire_due(struct job *job)
+{
+	int64_t w = watermark(job);
+	size_t i;
+
+	if (w == NO_TIME || ec_lc_timers_next_due(&job->timers) >= w)
+		return;
+	job->nbatch = 0;
+	while (ec_lc_timers_next_due(&job->timers) < w) {
+		EC_GROW(job->batch, job->nbatch + 1, job->batch_alloc);
+		ec_lc_timers_pop(&job->timers, &job->batch[job->nbatch++]);
+	}
+	qsort(job->batch, job->nbatch, sizeof(*job->batch), ec_lc_timer_cmp);
+	for (i = 0; i < job->nbatch; i++) {
+		if (i && !ec_lc_timer_cmp(&job->batch[i - 1], &job->batch[i])) {
+			/* the entity left and re-entered the state at the same instant */
+			if (job->timers_stale)
+				job->timers_stale--;
+		} else {
+			fire(job, &job->batch[i]);
+		}
+	}
+	for (i = 0; i < job->nbatch; i++)
+		ec_lc_timer_release(&job->batch[i]);
+	job->nbatch = 0;
+}
+
 /* Remember the change in the entity (creating or deleting it). */
 static void apply_change(struct job *job, struct entity *e, int from, const struct change *ch)
 {
+	int entered;
 	size_t i;
 
 	if (ch->is_delete) {
-		if (e)
+		if (e) {
+			cancel_timers(job, e);
 			ec_hmap_del(&job->map, ch->key, ch->klen);
+		}
 		return;
 	}
 	if (!e) {
 		e = ec_hmap_put(&job->map, ch->key, ch->klen, NULL);
 		e->since = NO_TIME;
 		from = -1;
+	} else if (from != ch->to) {
+		cancel_timers(job, e);
 	}
-	if (from != ch->to)
+	entered = from != ch->to;
+	if (entered)
 		e->since = ch->at;
 	e->state = (uint8_t)ch->to;
-	e->flags = ch->key_string ? F_KEY_STRING : 0;
+	e->flags = (uint8_t)ch->key_flags;
+	if (entered && job->has_timers)
+		schedule(job, e, ch->key, ch->klen);
 	if (ch->has_version) {
 		e->version = ch->version;
 		e->flags |= F_VERSION;
@@ -776,22 +1182,35 @@ static void process_record(struct job *job, const struct ec_line *line)
 		}
 		return;
 	}
-	if (read_change(job, line, &ch))
-		process_change(job, line, &ch);
+	if (!read_change(job, line, &ch))
+		return;
+	/* timers the record's time passes fire before it, timers it makes overdue right after it */
+	if (ch.at != NO_TIME && (job->max_time == NO_TIME || ch.at > job->max_time))
+		job->max_time = ch.at;
+	fire_due(job);
+	process_change(job, line, &ch);
+	fire_due(job);
+	maybe_compact_timers(job);
 }
 
 /* ---- dumps and snapshots: one NDJSON line per entity ---- */
 
+static void add_measures(struct ec_buf *b, const struct job *job, const struct entity *e)
+{
+	size_t i;
+
+	for (i = 0; i < job->nmeasures; i++) {
+		ec_buf_addf(b, ",\"%s\":", job->measures[i].name);
+		ec_dec_format(stored_amount(e, i), b);
+	}
+}
+
 static void add_entity(struct ec_buf *b, const struct job *job, const struct ec_hmap_entry *en, int snapshot)
 {
 	const struct entity *e = en->value;
-	size_t i;
 
 	ec_buf_addstr(b, "{\"key\":");
-	if (e->flags & F_KEY_STRING)
-		ec_jsonw_str(b, en->key, en->klen);
-	else
-		ec_buf_add(b, en->key, en->klen);
+	add_key(b, e->flags, en->key, en->klen);
 	ec_buf_addstr(b, ",\"state\":");
 	ec_jsonw_cstr(b, job->lc.names[e->state]);
 	ec_buf_addstr(b, ",\"since\":");
@@ -805,10 +1224,7 @@ static void add_entity(struct ec_buf *b, const struct job *job, const struct ec_
 		ec_buf_addstr(b, ",\"version\":");
 		ec_jsonw_i64(b, e->version);
 	}
-	for (i = 0; i < job->nmeasures; i++) {
-		ec_buf_addf(b, ",\"%s\":", job->measures[i].name);
-		ec_dec_format(stored_amount(e, i), b);
-	}
+	add_measures(b, job, e);
 	ec_buf_addstr(b, "}\n");
 }
 
@@ -839,16 +1255,67 @@ static void stage_reset(void *ctx)
 	struct job *job = ctx;
 
 	ec_hmap_release(&job->map);
-	job->duplicates = job->stale = job->quarantined = 0;
+	ec_lc_timers_clear(&job->timers);
+	job->timers_stale = 0;
+	job->max_time = NO_TIME;
+	job->duplicates = job->stale = job->quarantined = job->alerts = job->evicted = 0;
 }
 
+/*
+ * A snapshot: a line with the largest event time seen (the watermark, and
+ * so which timers have fired, follows from it), then one line per entity.
+ * Pending timers are not saved: they follow from each state and since.
+ */
 static void stage_save(void *ctx, struct ec_buf *out)
 {
 	struct job *job = ctx;
 
+	ec_buf_addstr(out, "{\"max_time\":");
+	if (job->max_time == NO_TIME)
+		ec_buf_addstr(out, "null");
+	else
+		ec_jsonw_i64(out, job->max_time);
+	ec_buf_addstr(out, "}\n");
 	save_entities(job, out, 1);
 	if (job->set->dump_path)
 		write_dump(job);
+}
+
+/* A composite key from a snapshot, back to the text read_composite_key makes. 0, or -1. */
+static int load_composite_key(yajl_val key, struct ec_buf *out)
+{
+	size_t i;
+
+	ec_buf_reset(out);
+	ec_buf_addch(out, '[');
+	for (i = 0; i < YAJL_GET_ARRAY(key)->len; i++) {
+		yajl_val v = YAJL_GET_ARRAY(key)->values[i];
+
+		if (i)
+			ec_buf_addch(out, ',');
+		if (YAJL_IS_STRING(v))
+			ec_jsonw_cstr(out, YAJL_GET_STRING(v));
+		else if (YAJL_IS_NUMBER(v))
+			ec_buf_addstr(out, YAJL_GET_NUMBER(v));
+		else
+			return -1;
+	}
+	ec_buf_addch(out, ']');
+	return 0;
+}
+
+/* The snapshot's first line: {"max_time":N|null}. */
+static int load_meta(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *mp[] = { "max_time", NULL };
+	yajl_val m = yajl_tree_get(root, mp, yajl_t_any);
+
+	if (!m || !(YAJL_IS_NULL(m) || YAJL_IS_INTEGER(m))) {
+		snprintf(errstr, errstr_size, "snapshot line without key or max_time");
+		return -1;
+	}
+	job->max_time = YAJL_IS_NULL(m) ? NO_TIME : YAJL_GET_INTEGER(m);
+	return 0;
 }
 
 /* One snapshot line back into the map. 0, or -1 with errstr. */
@@ -861,21 +1328,31 @@ static int load_entity(struct job *job, yajl_val root, char *errstr, size_t errs
 	const char *ktext, *sname = state ? YAJL_GET_STRING(state) : NULL;
 	struct entity *e;
 	int st;
-	size_t i;
+	size_t i, klen = 0;
 
-	if (!key || !(YAJL_IS_STRING(key) || YAJL_IS_NUMBER(key)) || !sname) {
+	if (!key)
+		return load_meta(job, root, errstr, errstr_size);
+	if (YAJL_IS_ARRAY(key) && !load_composite_key(key, &job->key)) {
+		ktext = job->key.buf;
+		klen = job->key.len;
+	} else if (YAJL_IS_STRING(key) || YAJL_IS_NUMBER(key)) {
+		ktext = YAJL_IS_STRING(key) ? YAJL_GET_STRING(key) : YAJL_GET_NUMBER(key);
+		klen = strlen(ktext);
+	} else {
+		ktext = NULL;
+	}
+	if (!ktext || !sname) {
 		snprintf(errstr, errstr_size, "snapshot line without key or state");
 		return -1;
 	}
-	ktext = YAJL_IS_STRING(key) ? YAJL_GET_STRING(key) : YAJL_GET_NUMBER(key);
 	st = ec_lifecycle_intern(&job->lc, sname, strlen(sname));
 	if (st < 0) {
 		snprintf(errstr, errstr_size, "too many states in snapshot");
 		return -1;
 	}
-	e = ec_hmap_put(&job->map, ktext, strlen(ktext), NULL);
+	e = ec_hmap_put(&job->map, ktext, klen, NULL);
 	e->state = (uint8_t)st;
-	e->flags = YAJL_IS_STRING(key) ? F_KEY_STRING : 0;
+	e->flags = YAJL_IS_STRING(key) ? F_KEY_STRING : YAJL_IS_ARRAY(key) ? F_KEY_JSON : 0;
 	e->since = since && YAJL_IS_INTEGER(since) ? YAJL_GET_INTEGER(since) : NO_TIME;
 	if (version && YAJL_IS_INTEGER(version)) {
 		e->version = YAJL_GET_INTEGER(version);
@@ -918,6 +1395,8 @@ static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_
 		free(one);
 		text = nl ? nl + 1 : end;
 	}
+	if (!ret)
+		rebuild_timers(job);
 	return ret;
 }
 
@@ -941,6 +1420,10 @@ static void finish(struct job *job)
 			job->set->reject_path ? " (written to the --reject file)" : " (dropped)");
 	if (job->quarantined)
 		ec_warn("invalid transitions written to the --reject file: %" PRIu64, job->quarantined);
+	if (job->alerts)
+		ec_info("timeout alerts written: %" PRIu64, job->alerts);
+	if (job->evicted)
+		ec_info("terminal entities forgotten after --ttl: %" PRIu64, job->evicted);
 	if (job->reject && fclose(job->reject))
 		ec_die(EX_IOERR, "closing --reject file %s: %s", job->set->reject_path, strerror(errno));
 	job->reject = NULL;
@@ -949,10 +1432,20 @@ static void finish(struct job *job)
 
 static void job_release(struct job *job)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < job->nmeasures; i++)
+	for (i = 0; i < job->nmeasures; i++) {
 		free(job->measures[i].name);
+		free(job->measures[i].delta_field);
+		for (j = 0; j < job->measures[i].nfactors; j++)
+			free(job->measures[i].paths[j]);
+	}
+	for (i = 0; i < job->nkey_parts; i++) {
+		free(job->key_paths[i]);
+		free(job->del_key_paths[i]);
+	}
+	ec_lc_timers_release(&job->timers);
+	free(job->batch);
 	ec_hmap_release(&job->map);
 	ec_lifecycle_release(&job->lc);
 	ec_pathset_free(job->ps);
@@ -966,7 +1459,7 @@ static void job_release(struct job *job)
 
 int cmd_main(int argc, char **argv)
 {
-	struct settings set = { .time_unit = EC_UNIT_MS, .emit = EMIT_ALL };
+	struct settings set = { .time_unit = EC_UNIT_MS, .emit = EMIT_ALL, .ttl = -1 };
 	struct job job = { .set = &set, .pol = EC_ERRPOLICY_INIT };
 	struct ec_reader reader;
 	struct ec_line line;

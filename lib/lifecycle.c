@@ -270,3 +270,149 @@ int ec_lifecycle_check(const struct ec_lifecycle *lc, int from, int to, char *re
 		snprintf(reason, size, "no transition %s -> %s", lc->names[from], lc->names[to]);
 	return 0;
 }
+
+/* ---- timers ---- */
+
+#define META_LEN 0x0f	/* inline key length */
+#define META_LONG 0x10	/* k holds a pointer and a 32-bit length */
+#define META_KIND_SHIFT 5
+
+static void timer_set_key(struct ec_lc_timer *t, const char *key, size_t klen)
+{
+	if (klen <= EC_LC_TIMER_INLINE_KEY) {
+		memcpy(t->k, key, klen);
+		t->meta |= (uint8_t)klen;
+	} else {
+		char *p = xmalloc(klen);
+		uint32_t n = (uint32_t)klen;
+
+		memcpy(p, key, klen);
+		memcpy(t->k, &p, sizeof(p));
+		memcpy(t->k + sizeof(p), &n, sizeof(n));
+		t->meta |= META_LONG;
+	}
+}
+
+const char *ec_lc_timer_key(const struct ec_lc_timer *t, size_t *klen)
+{
+	char *p;
+	uint32_t n;
+
+	if (!(t->meta & META_LONG)) {
+		*klen = t->meta & META_LEN;
+		return t->k;
+	}
+	memcpy(&p, t->k, sizeof(p));
+	memcpy(&n, t->k + sizeof(p), sizeof(n));
+	*klen = n;
+	return p;
+}
+
+int ec_lc_timer_kind(const struct ec_lc_timer *t)
+{
+	return t->meta >> META_KIND_SHIFT & 3;
+}
+
+void ec_lc_timer_release(struct ec_lc_timer *t)
+{
+	char *p;
+
+	if (t->meta & META_LONG) {
+		memcpy(&p, t->k, sizeof(p));
+		free(p);
+	}
+	t->meta = 0;
+}
+
+static void sift_up(struct ec_lc_timer *v, size_t i)
+{
+	struct ec_lc_timer t = v[i];
+
+	while (i) {
+		size_t parent = (i - 1) / 2;
+
+		if (v[parent].due <= t.due)
+			break;
+		v[i] = v[parent];
+		i = parent;
+	}
+	v[i] = t;
+}
+
+static void sift_down(struct ec_lc_timer *v, size_t n, size_t i)
+{
+	struct ec_lc_timer t = v[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && v[c + 1].due < v[c].due)
+			c++;
+		if (t.due <= v[c].due)
+			break;
+		v[i] = v[c];
+		i = c;
+	}
+	v[i] = t;
+}
+
+void ec_lc_timers_push(struct ec_lc_timers *q, int64_t due, int kind, const char *key, size_t klen)
+{
+	struct ec_lc_timer *t;
+
+	EC_GROW(q->v, q->n + 1, q->alloc);
+	t = &q->v[q->n];
+	t->due = due;
+	t->meta = (uint8_t)((kind & 3) << META_KIND_SHIFT);
+	timer_set_key(t, key, klen);
+	sift_up(q->v, q->n++);
+}
+
+int ec_lc_timers_pop(struct ec_lc_timers *q, struct ec_lc_timer *t)
+{
+	if (!q->n)
+		return 0;
+	*t = q->v[0];
+	if (--q->n) {
+		q->v[0] = q->v[q->n];
+		sift_down(q->v, q->n, 0);
+	}
+	return 1;
+}
+
+void ec_lc_timers_clear(struct ec_lc_timers *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		ec_lc_timer_release(&q->v[i]);
+	q->n = 0;
+}
+
+void ec_lc_timers_release(struct ec_lc_timers *q)
+{
+	ec_lc_timers_clear(q);
+	free(q->v);
+	memset(q, 0, sizeof(*q));
+}
+
+int ec_lc_timer_cmp(const void *a, const void *b)
+{
+	const struct ec_lc_timer *x = a, *y = b;
+	const char *kx, *ky;
+	size_t nx, ny;
+	int c;
+
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	if (ec_lc_timer_kind(x) != ec_lc_timer_kind(y))
+		return ec_lc_timer_kind(x) < ec_lc_timer_kind(y) ? -1 : 1;
+	kx = ec_lc_timer_key(x, &nx);
+	ky = ec_lc_timer_key(y, &ny);
+	if (nx != ny)
+		return nx < ny ? -1 : 1;
+	c = memcmp(kx, ky, nx);
+	return (c > 0) - (c < 0);
+}
