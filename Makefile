@@ -16,8 +16,8 @@ config.mk:
 CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 SAN ?= $(ASAN_FLAGS)
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) $(SAN) -Ilib -DEC_VERSION='"$(VERSION)"' $(DEP_CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(LDFLAGS) $(SAN)
+ALL_CFLAGS = -std=gnu11 -pthread $(CFLAGS) $(WARNINGS) $(SAN) -Ilib -DEC_VERSION='"$(VERSION)"' $(DEP_CFLAGS) -MMD -MP
+ALL_LDFLAGS = -pthread $(LDFLAGS) $(SAN)
 LIBS = $(DEP_LIBS) -lm
 
 LIB_SRCS = $(wildcard lib/*.c)
