@@ -670,20 +670,10 @@ static int read_time(struct job *job, const struct ec_line *line, struct change 
 	if (job->time_slot < 0)
 		return 1;
 	v = &job->slots[job->time_slot];
-	if (v->type == EC_J_NUMBER && ec_time_from_number(v->p, v->n, job->set->time_unit, &ch->at) == 0)
+	if (ec_record_time(v, job->set->time_path, job->set->time_unit, &ch->at, err, sizeof(err)) == 0)
 		return 1;
-	if (v->type == EC_J_STRING && !v->escaped && ec_time_parse(v->p, v->n, &ch->at, err, sizeof(err)) == 0)
-		return 1;
-	if (v->type == EC_J_MISSING)
-		ec_reject(&job->pol, line, "missing time field %s", job->set->time_path);
-	else if (v->type == EC_J_NUMBER)
-		ec_reject(&job->pol, line, "%s: number out of range for a time", job->set->time_path);
-	else if (v->type == EC_J_STRING)
-		ec_reject(&job->pol, line, "%s: %s", job->set->time_path,
-			  v->escaped ? "a time cannot contain escapes" : err);
-	else
-		ec_reject(&job->pol, line, "%s: expected a time (string or number), got %s",
-			  job->set->time_path, ec_jtype_name(v->type));
+	ch->at = NO_TIME;
+	ec_reject(&job->pol, line, "%s", err);
 	return 0;
 }
 

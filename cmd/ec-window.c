@@ -410,28 +410,12 @@ static void setup(struct job *job)
 
 static int record_time(struct job *job, const struct ec_line *line, int64_t *t)
 {
-	const struct ec_jval *v = &job->slots[job->time_slot];
-	char err[256];
+	char err[300];
 
-	if (v->type == EC_J_NUMBER) {
-		if (ec_time_from_number(v->p, v->n, job->set->time_unit, t) == 0)
-			return 0;
-		ec_reject(&job->pol, line, "%s: number out of range for a time: %.*s",
-			  job->set->time_path, (int)(v->n > 40 ? 40 : v->n), v->p);
-		return -1;
-	}
-	if (v->type == EC_J_STRING) {
-		if (!v->escaped && ec_time_parse(v->p, v->n, t, err, sizeof(err)) == 0)
-			return 0;
-		ec_reject(&job->pol, line, "%s: %s", job->set->time_path,
-			  v->escaped ? "a time cannot contain escapes" : err);
-		return -1;
-	}
-	if (v->type == EC_J_MISSING)
-		ec_reject(&job->pol, line, "missing time field %s", job->set->time_path);
-	else
-		ec_reject(&job->pol, line, "%s: expected a time (string or number), got %s",
-			  job->set->time_path, ec_jtype_name(v->type));
+	if (ec_record_time(&job->slots[job->time_slot], job->set->time_path, job->set->time_unit, t,
+			   err, sizeof(err)) == 0)
+		return 0;
+	ec_reject(&job->pol, line, "%s", err);
 	return -1;
 }
 

@@ -333,3 +333,26 @@ cleanup:
 	free(text);
 	return ret;
 }
+
+int ec_record_time(const struct ec_jval *v, const char *path, enum ec_time_unit unit, int64_t *ms,
+		   char *errstr, size_t errstr_size)
+{
+	char err[256];
+
+	if (v->type == EC_J_NUMBER) {
+		if (ec_time_from_number(v->p, v->n, unit, ms) == 0)
+			return 0;
+		snprintf(errstr, errstr_size, "%s: number out of range for a time: %.*s",
+			 path, (int)(v->n > 40 ? 40 : v->n), v->p);
+	} else if (v->type == EC_J_STRING) {
+		if (!v->escaped && ec_time_parse(v->p, v->n, ms, err, sizeof(err)) == 0)
+			return 0;
+		snprintf(errstr, errstr_size, "%s: %s", path, v->escaped ? "a time cannot contain escapes" : err);
+	} else if (v->type == EC_J_MISSING) {
+		snprintf(errstr, errstr_size, "missing time field %s", path);
+	} else {
+		snprintf(errstr, errstr_size, "%s: expected a time (string or number), got %s",
+			 path, ec_jtype_name(v->type));
+	}
+	return -1;
+}

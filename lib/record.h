@@ -8,6 +8,7 @@
 
 #include "ec.h"
 #include "json.h"
+#include "timefmt.h"
 
 #define EC_MAX_LINE_DEFAULT (16u << 20)
 
@@ -97,5 +98,13 @@ int ec_control_parse(const struct ec_line *line, struct ec_control *ctl);
 
 /* Add PATH text to PS, or exit 64 with the parse error naming OPTION. */
 int ec_pathset_add_text(struct ec_pathset *ps, const char *text, const char *option);
+
+/*
+ * The event time V of a record (the field PATH): a number in UNIT, or an RFC
+ * 3339 / PostgreSQL string, as epoch milliseconds. 0, or -1 with the reason in
+ * errstr, naming PATH ("missing time field .ts", ".ts: expected a time ...").
+ */
+int ec_record_time(const struct ec_jval *v, const char *path, enum ec_time_unit unit, int64_t *ms,
+		   char *errstr, size_t errstr_size);
 
 #endif
