@@ -1369,7 +1369,8 @@ static void save_follows(struct job *job, struct ec_buf *out)
 		}
 	}
 	/* Sorted as they will be handled, so that a snapshot's text depends on the state only. */
-	qsort(job->changes, job->nchanges, sizeof(*job->changes), change_cmp);
+	if (job->nchanges)
+		qsort(job->changes, job->nchanges, sizeof(*job->changes), change_cmp);
 	for (i = 0; i < job->nchanges; i++) {
 		ec_buf_addf(out, "{\"change\":%zu,\"key\":", job->changes[i].dim);
 		ec_jsonw_str(out, job->changes[i].key, job->changes[i].klen);
