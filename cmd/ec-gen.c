@@ -360,23 +360,6 @@ static const struct ec_opt gen_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-/* A decimal integer in [min, max], digits only. */
-static uint64_t parse_count(const char *name, const char *arg, uint64_t min, uint64_t max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (arg[0] < '0' || arg[0] > '9')
-		goto bad;
-	v = strtoull(arg, &end, 10);
-	if (errno || *end || v < min || v > max)
-		goto bad;
-	return v;
-bad:
-	ec_usage_error("--%s must be an integer from %" PRIu64 " to %" PRIu64 ", not '%s'", name, min, max, arg);
-}
-
 /* A decimal number in (min, max] or [min, max]. */
 static double parse_number(const char *name, const char *arg, double min, int min_inclusive, double max)
 {
@@ -465,16 +448,16 @@ int cmd_main(int argc, char **argv)
 			set.format = parse_format(optarg);
 			break;
 		case 'n':
-			set.shop.orders = parse_count("orders", optarg, 0, UINT64_MAX / 2);
+			set.shop.orders = ec_opt_count("orders", optarg, 0, UINT64_MAX / 2);
 			break;
 		case 's':
-			set.shop.seed = parse_count("seed", optarg, 0, UINT64_MAX);
+			set.shop.seed = ec_opt_count("seed", optarg, 0, UINT64_MAX);
 			break;
 		case OPT_CUSTOMERS:
-			set.shop.customers = parse_count("customers", optarg, 1, 100000000);
+			set.shop.customers = ec_opt_count("customers", optarg, 1, 100000000);
 			break;
 		case OPT_PRODUCTS:
-			set.shop.products = parse_count("products", optarg, 1, 10000000);
+			set.shop.products = ec_opt_count("products", optarg, 1, 10000000);
 			break;
 		case OPT_START:
 			if (!strcmp(optarg, "now"))
@@ -506,7 +489,7 @@ int cmd_main(int argc, char **argv)
 			interval_given = 1;
 			break;
 		case OPT_CHECKPOINT_RECORDS:
-			set.checkpoint_records = parse_count("checkpoint-records", optarg, 1, UINT64_MAX);
+			set.checkpoint_records = ec_opt_count("checkpoint-records", optarg, 1, UINT64_MAX);
 			break;
 		default:
 			ec_usage_error("unhandled option");

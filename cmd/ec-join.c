@@ -180,16 +180,6 @@ struct job {
 	char *fingerprint;
 };
 
-static int64_t parse_duration_option(const char *name, const char *arg)
-{
-	char err[256];
-	int64_t ms;
-
-	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
-		ec_usage_error("--%s: %s", name, err);
-	return ms;
-}
-
 static void push_spec(const char ***v, size_t *n, size_t *alloc, const char *arg)
 {
 	EC_GROW(*v, *n + 1, *alloc);
@@ -216,8 +206,8 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 		case 'a': push_spec(&set->attach_specs, &set->nattach_specs, &set->attach_alloc, optarg); break;
 		case OPT_PRELOAD: push_spec(&set->preloads, &set->npreloads, &set->preload_alloc, optarg); break;
 		case OPT_TABLE: set->table_path = optarg; break;
-		case OPT_WAIT: set->wait = parse_duration_option("wait", optarg); break;
-		case OPT_MAX_DELAY: set->max_delay = parse_duration_option("max-delay", optarg); break;
+		case OPT_WAIT: set->wait = ec_opt_duration("wait", optarg); break;
+		case OPT_MAX_DELAY: set->max_delay = ec_opt_duration("max-delay", optarg); break;
 		case OPT_INNER: set->inner = 1; break;
 		case OPT_REJECT: set->reject_path = optarg; break;
 		case OPT_INTO:
@@ -229,14 +219,11 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 		case OPT_STATE_DIR: set->state_dir = optarg; break;
 		case OPT_FOLLOW: push_spec(&set->follows, &set->nfollows, &set->follow_alloc, optarg); break;
 		case OPT_RETAIN:
-			set->retain = parse_duration_option("retain", optarg);
+			set->retain = ec_opt_duration("retain", optarg);
 			if (set->retain <= 0)
 				ec_usage_error("--retain must be a positive duration, not '%s'", optarg);
 			break;
-		case EC_OPT_MAX_LINE:
-			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
-				ec_usage_error("--max-line: not a size: '%s'", optarg);
-			break;
+		case EC_OPT_MAX_LINE: set->max_line = ec_opt_size("max-line", optarg, 1); break;
 		default:
 			ec_usage_error("unhandled option");
 		}

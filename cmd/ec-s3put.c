@@ -102,28 +102,6 @@ static int is_utc(const char *zone)
 	return !zone || !strcmp(zone, "UTC") || !strcmp(zone, "Etc/UTC") || !strcmp(zone, "Z");
 }
 
-static uint64_t parse_count(const char *name, const char *arg, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
-		ec_usage_error("--%s: expected a whole number from %" PRIu64 " to %" PRIu64 ", not '%s'",
-			       name, min, max, arg);
-	return v;
-}
-
-static size_t parse_size(const char *name, const char *arg)
-{
-	size_t v;
-
-	if (ec_size_parse(arg, &v) < 0)
-		ec_usage_error("--%s: not a size: '%s' (bytes, or with k, M, G)", name, arg);
-	return v;
-}
-
 static void parse_compression(struct settings *set, const char *arg)
 {
 	if (!strcmp(arg, "gzip"))
@@ -139,7 +117,7 @@ static void parse_compression(struct settings *set, const char *arg)
 /* S3's limits: parts of 5 MiB to 5 GiB. */
 static size_t parse_part_size(const char *arg)
 {
-	size_t v = parse_size("part-size", arg);
+	size_t v = ec_opt_size("part-size", arg, 0);
 
 	if (v < (5u << 20) || v > ((size_t)5 << 30))
 		ec_usage_error("--part-size must be from 5M (S3's minimum part) to 5G, not '%s'", arg);
@@ -158,7 +136,7 @@ static int parse_s3_option(struct settings *set, int c, const char *arg)
 	case OPT_VIRTUAL_HOSTED: set->s3.path_style = 0; break;
 	case OPT_NO_VERIFY_TLS: set->s3.verify_tls = 0; break;
 	case OPT_CA_FILE: set->s3.ca_file = arg; break;
-	case OPT_RETRIES: set->s3.max_retries = (int)parse_count("retries", arg, 0, 100); break;
+	case OPT_RETRIES: set->s3.max_retries = (int)ec_opt_count("retries", arg, 0, 100); break;
 	case OPT_ACK: set->ack_path = arg; break;
 	case OPT_STATE_DIR: set->state_dir = arg; break;
 	default: return 0;
@@ -168,9 +146,6 @@ static int parse_s3_option(struct settings *set, int c, const char *arg)
 
 static void parse_option(struct settings *set, int c, const char *arg)
 {
-	char err[256];
-	int64_t ms;
-
 	switch (c) {
 	case 'p': set->partition = arg; break;
 	case 't': set->time_path = arg; break;
@@ -181,19 +156,16 @@ static void parse_option(struct settings *set, int c, const char *arg)
 	case OPT_TZ: set->tz = arg; break;
 	case OPT_DEFAULT_PARTITION: set->default_partition = arg; break;
 	case 'z': parse_compression(set, arg); break;
-	case OPT_LEVEL: set->lake.level = (int)parse_count("level", arg, 1, 19); break;
+	case OPT_LEVEL: set->lake.level = (int)ec_opt_count("level", arg, 1, 19); break;
 	case OPT_TAR: set->lake.tar = 1; break;
-	case OPT_MAX_RECORDS: set->lake.max_records = parse_count("max-records", arg, 1, UINT64_MAX); break;
-	case OPT_MAX_BYTES: set->lake.max_bytes = parse_size("max-bytes", arg); break;
+	case OPT_MAX_RECORDS: set->lake.max_records = ec_opt_count("max-records", arg, 1, UINT64_MAX); break;
+	case OPT_MAX_BYTES: set->lake.max_bytes = ec_opt_size("max-bytes", arg, 0); break;
 	case OPT_MAX_AGE:
-		if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0 || ms <= 0)
-			ec_usage_error("--max-age: %s", ms <= 0 ? "must be positive" : err);
-		set->lake.max_age = ms;
+		set->lake.max_age = ec_opt_duration("max-age", arg);
+		if (set->lake.max_age <= 0)
+			ec_usage_error("--max-age: must be positive");
 		break;
-	case EC_OPT_MAX_LINE:
-		if (ec_size_parse(arg, &set->max_line) < 0 || !set->max_line)
-			ec_usage_error("--max-line: not a size: '%s'", arg);
-		break;
+	case EC_OPT_MAX_LINE: set->max_line = ec_opt_size("max-line", arg, 1); break;
 	default:
 		if (!parse_s3_option(set, c, arg))
 			ec_usage_error("unhandled option");

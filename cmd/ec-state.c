@@ -188,16 +188,6 @@ static enum emit_mode parse_emit(const char *arg)
 	ec_usage_error("--emit must be all, transitions or invalid, not '%s'", arg);
 }
 
-static int64_t parse_duration_option(const char *name, const char *arg)
-{
-	char err[256];
-	int64_t ms;
-
-	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
-		ec_usage_error("--%s: %s", name, err);
-	return ms;
-}
-
 static void parse_options(struct settings *set, struct ec_errpolicy *pol, int argc, char **argv)
 {
 	struct ec_optparser op;
@@ -234,12 +224,9 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 				ec_usage_error("--timeout: at most %d", MAX_TIMEOUTS);
 			set->timeout_specs[set->ntimeouts++] = optarg;
 			break;
-		case OPT_TTL: set->ttl = parse_duration_option("ttl", optarg); break;
-		case OPT_MAX_DELAY: set->max_delay = parse_duration_option("max-delay", optarg); break;
-		case EC_OPT_MAX_LINE:
-			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
-				ec_usage_error("--max-line: not a size: '%s'", optarg);
-			break;
+		case OPT_TTL: set->ttl = ec_opt_duration("ttl", optarg); break;
+		case OPT_MAX_DELAY: set->max_delay = ec_opt_duration("max-delay", optarg); break;
+		case EC_OPT_MAX_LINE: set->max_line = ec_opt_size("max-line", optarg, 1); break;
 		default:
 			ec_usage_error("unhandled option");
 		}
@@ -443,7 +430,7 @@ static void setup_timeouts(struct job *job)
 			ec_usage_error("--timeout: '%.*s' is not a state of the lifecycle", (int)(gt - spec), spec);
 		if (job->timeout[st] >= 0)
 			ec_usage_error("--timeout: %s given twice", job->lc.names[st]);
-		job->timeout[st] = parse_duration_option("timeout", gt + 1);
+		job->timeout[st] = ec_opt_duration("timeout", gt + 1);
 	}
 	job->has_timers = job->set->ntimeouts || job->set->ttl >= 0;
 	if (job->has_timers && !job->set->time_path)

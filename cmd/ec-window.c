@@ -145,16 +145,6 @@ static void split_list(const char *arg, char ***v, size_t *n, size_t *alloc)
 	}
 }
 
-static int64_t parse_duration_option(const char *name, const char *arg)
-{
-	char err[256];
-	int64_t ms;
-
-	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
-		ec_usage_error("--%s: %s", name, err);
-	return ms;
-}
-
 static void parse_options(struct settings *set, struct ec_errpolicy *pol, int argc, char **argv)
 {
 	struct ec_optparser op;
@@ -181,14 +171,11 @@ static void parse_options(struct settings *set, struct ec_errpolicy *pol, int ar
 		case OPT_WEIGHT: set->weight_path = optarg; break;
 		case OPT_TOP: set->top = optarg; break;
 		case OPT_TZ: set->tz = optarg; break;
-		case OPT_MAX_DELAY: set->max_delay = parse_duration_option("max-delay", optarg); break;
-		case OPT_LATENESS: set->lateness = parse_duration_option("allowed-lateness", optarg); break;
+		case OPT_MAX_DELAY: set->max_delay = ec_opt_duration("max-delay", optarg); break;
+		case OPT_LATENESS: set->lateness = ec_opt_duration("allowed-lateness", optarg); break;
 		case OPT_LATE: set->late_path = optarg; break;
 		case OPT_STATE_DIR: set->state_dir = optarg; break;
-		case EC_OPT_MAX_LINE:
-			if (ec_size_parse(optarg, &set->max_line) < 0 || !set->max_line)
-				ec_usage_error("--max-line: not a size: '%s'", optarg);
-			break;
+		case EC_OPT_MAX_LINE: set->max_line = ec_opt_size("max-line", optarg, 1); break;
 		default:
 			ec_usage_error("unhandled option");
 		}

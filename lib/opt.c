@@ -2,7 +2,9 @@
 #include "ec.h"
 #include "log.h"
 #include "opt.h"
+#include "timefmt.h"
 #include <errno.h>
+#include <inttypes.h>
 
 void ec_optparser_init(struct ec_optparser *p, const struct ec_opt *opts)
 {
@@ -162,4 +164,39 @@ int ec_size_parse(const char *s, size_t *out)
 		return -1;
 	*out = (size_t)(v << shift);
 	return 0;
+}
+
+int64_t ec_opt_duration(const char *name, const char *arg)
+{
+	char err[256];
+	int64_t ms;
+
+	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
+		ec_usage_error("--%s: %s", name, err);
+	return ms;
+}
+
+uint64_t ec_opt_count(const char *name, const char *arg, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (arg[0] < '0' || arg[0] > '9')
+		goto bad;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	return v;
+bad:
+	ec_usage_error("--%s must be an integer from %" PRIu64 " to %" PRIu64 ", not '%s'", name, min, max, arg);
+}
+
+size_t ec_opt_size(const char *name, const char *arg, size_t min)
+{
+	size_t v;
+
+	if (ec_size_parse(arg, &v) < 0 || v < min)
+		ec_usage_error("--%s: not a size: '%s'", name, arg);
+	return v;
 }

@@ -69,4 +69,12 @@ void ec_usage_error(const char *fmt, ...) EC_PRINTF(1, 2) EC_NORETURN;
 /* Parse sizes "16M", "512k", "1G", "1000" (bytes). 0, or -1. */
 int ec_size_parse(const char *s, size_t *out);
 
+/*
+ * Option values that a usage error (exit 64, naming --NAME) rejects: a
+ * duration ("30s", "2h"), a decimal integer in [MIN, MAX], a size of at least MIN.
+ */
+int64_t ec_opt_duration(const char *name, const char *arg);
+uint64_t ec_opt_count(const char *name, const char *arg, uint64_t min, uint64_t max);
+size_t ec_opt_size(const char *name, const char *arg, size_t min);
+
 #endif
