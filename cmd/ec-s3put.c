@@ -97,11 +97,6 @@ struct job {
 	struct ec_buf out, part, dflt;
 };
 
-static int is_utc(const char *zone)
-{
-	return !zone || !strcmp(zone, "UTC") || !strcmp(zone, "Etc/UTC") || !strcmp(zone, "Z");
-}
-
 static void parse_compression(struct settings *set, const char *arg)
 {
 	if (!strcmp(arg, "gzip"))
@@ -271,7 +266,7 @@ static void setup(struct job *job)
 	job->time_slot = set->time_path ? ec_pathset_add_text(job->ps, set->time_path, "--time") : -1;
 	if (set->tz && !(job->tz = ec_tz_load(set->tz, err, sizeof(err))))
 		ec_usage_error("--tz: %s", err);
-	job->tmpl = ec_lake_tmpl_new(set->partition, job->ps, set->time_path != NULL, !is_utc(set->tz),
+	job->tmpl = ec_lake_tmpl_new(set->partition, job->ps, set->time_path != NULL, !ec_tz_is_utc(job->tz),
 				     err, sizeof(err));
 	if (!job->tmpl)
 		ec_usage_error("--partition: %s", err);

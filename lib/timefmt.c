@@ -585,6 +585,11 @@ static int zone_file_exists(const char *name)
 	return ok;
 }
 
+int ec_tz_is_utc(const struct ec_tz *tz)
+{
+	return !tz || tz->utc;
+}
+
 static struct ec_tz *tz_new(const char *name, int utc)
 {
 	struct ec_tz *tz = xcalloc(1, sizeof(*tz));

@@ -58,6 +58,8 @@ void ec_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 struct ec_tz;
 struct ec_tz *ec_tz_load(const char *name, char *errstr, size_t errstr_size);
 void ec_tz_free(struct ec_tz *tz);
+/* Whether TZ is UTC (then local times need no zone rules); a NULL zone is UTC. */
+int ec_tz_is_utc(const struct ec_tz *tz);
 /*
  * Start (inclusive) and end (exclusive) in UTC ms of the calendar period of
  * COUNT days (unit 'd') or COUNT months (unit 'M') that contains T, local
