@@ -17,7 +17,8 @@ CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 SAN ?= $(ASAN_FLAGS)
 ALL_CFLAGS = -std=gnu11 -pthread $(CFLAGS) $(WARNINGS) $(SAN) -Ilib -DEC_VERSION='"$(VERSION)"' $(DEP_CFLAGS) -MMD -MP
-ALL_LDFLAGS = -pthread $(LDFLAGS) $(SAN)
+# --as-needed: each tool links only the libraries it calls (ec-gen needs no libpq).
+ALL_LDFLAGS = -pthread -Wl,--as-needed $(LDFLAGS) $(SAN)
 LIBS = $(DEP_LIBS) -lm
 
 LIB_SRCS = $(wildcard lib/*.c)

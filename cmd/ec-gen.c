@@ -1,6 +1,6 @@
 /* ec-gen.c: a deterministic synthetic e-commerce shop, streamed as CDC change events, SQL or flat order lines. */
 #include "ec.h"
-#include "ckpt.h"
+#include "source.h"
 #include "log.h"
 #include "opt.h"
 #include "shop.h"
@@ -63,9 +63,9 @@ struct gen {
 	/* records and checkpoints */
 	uint64_t pos;			/* data records so far, including skipped ones */
 	uint64_t skip;			/* records already delivered before a restart */
-	uint64_t ckpt_id, acked, last_barrier_pos;
+	struct ec_source src;
+	uint64_t last_barrier_pos;
 	int barriers_sent;
-	int64_t next_barrier_ns;
 	unsigned tick;
 
 	/* pacing */
@@ -117,29 +117,14 @@ static inline void out_commit(struct gen *g, char *p)
 
 static void barrier(struct gen *g)
 {
-	struct ec_ack ack = EC_ACK_INIT;
-	char err[512], pos[24];
+	char pos[24];
 
-	/* Re-read the ack file: the sink moves it forward as data lands. */
-	if (ec_ack_read(g->set.ack_path, &ack, err, sizeof(err)) < 0)
-		ec_warn("%s", err);
-	else
-		g->acked = ack.id;
-	ec_ack_release(&ack);
 	snprintf(pos, sizeof(pos), "%" PRIu64, g->pos);
-	ec_ctl_barrier(&g->out, ++g->ckpt_id, pos, g->acked);
+	ec_source_barrier(&g->src, pos, &g->out);
 	g->last_barrier_pos = g->pos;
 	g->barriers_sent = 1;
 	/* Downstream commits on a barrier: let it see the barrier now. */
 	out_flush(g, 1);
-}
-
-static int barrier_due_by_clock(struct gen *g, int64_t now)
-{
-	if (now < g->next_barrier_ns)
-		return 0;
-	g->next_barrier_ns = now + g->set.checkpoint_interval * 1000000;
-	return 1;
 }
 
 static void sleep_until(int64_t when_ns)
@@ -165,10 +150,10 @@ static void pace(struct gen *g)
 	while (now < due && ec_run) {
 		until = due;
 		if (g->set.ack_path && !g->set.checkpoint_records) {
-			if (barrier_due_by_clock(g, now))
+			if (ec_source_due(&g->src))
 				barrier(g);
-			if (g->next_barrier_ns < until)
-				until = g->next_barrier_ns;
+			if (now + ec_source_wait_ms(&g->src) * 1000000LL < until)
+				until = now + ec_source_wait_ms(&g->src) * 1000000LL;
 		}
 		sleep_until(until);
 		now = mono_ns();
@@ -199,7 +184,7 @@ static void record_end(struct gen *g, char *p)
 			if (g->pos % g->set.checkpoint_records == 0)
 				barrier(g);
 		} else if ((++g->tick & 63) == 0 || g->set.rate > 0) {
-			if (barrier_due_by_clock(g, mono_ns()))
+			if (ec_source_due(&g->src))
 				barrier(g);
 		}
 	}
@@ -261,26 +246,24 @@ static void simulate(struct gen *g)
 /* --ack: where the last run's output was acknowledged up to. 0, or an exit status. */
 static int restore(struct gen *g)
 {
-	struct ec_ack ack = EC_ACK_INIT;
-	char err[512], *end;
-	int ret = 0;
+	const char *pos;
+	char *end;
+	int ret;
 
-	if (ec_ack_read(g->set.ack_path, &ack, err, sizeof(err)) < 0) {
-		ec_error("%s", err);
-		return access(g->set.ack_path, R_OK) < 0 ? EX_NOINPUT : EX_DATAERR;
-	}
-	g->ckpt_id = g->acked = ack.id;
-	if (ack.pos && strcmp(ack.pos, "null")) {
+	ret = ec_source_init(&g->src, g->set.ack_path, g->set.checkpoint_interval);
+	if (ret)
+		return ret;
+	pos = g->src.acked_pos;
+	if (pos) {
 		errno = 0;
-		g->skip = strtoull(ack.pos, &end, 10);
-		if (errno || *end || ack.pos[0] < '0' || ack.pos[0] > '9') {
-			ec_error("%s: \"pos\" must be a record count for ec-gen, not %s", g->set.ack_path, ack.pos);
-			ret = EX_DATAERR;
+		g->skip = strtoull(pos, &end, 10);
+		if (errno || *end || pos[0] < '0' || pos[0] > '9') {
+			ec_error("%s: \"pos\" must be a record count for ec-gen, not %s", g->set.ack_path, pos);
+			return EX_DATAERR;
 		}
 	}
-	ec_ack_release(&ack);
 	g->last_barrier_pos = g->skip;
-	return ret;
+	return 0;
 }
 
 static int run(const struct settings *set)
@@ -292,12 +275,12 @@ static int run(const struct settings *set)
 
 	memset(&g, 0, sizeof(g));
 	g.set = *set;
-	if (set->ack_path) {
-		ret = restore(&g);
-		if (ret)
-			return ret;
-		ec_ctl_restore(&g.out, g.ckpt_id);
+	ret = restore(&g);
+	if (ret) {
+		ec_source_release(&g.src);
+		return ret;
 	}
+	ec_source_restore(&g.src, &g.out);
 	/* Flat lines are made from order events: the other tables' changes would be read for nothing. */
 	if (set->format == FMT_FLAT)
 		shop_set.tables = 1u << EC_SHOP_ORDERS;
@@ -305,11 +288,11 @@ static int run(const struct settings *set)
 	if (!g.shop) {
 		ec_error("%s", err);
 		ec_buf_release(&g.out);
+		ec_source_release(&g.src);
 		return EX_USAGE;
 	}
 	g.writer = ec_shop_writer_new(set->shop.seed);
 	g.pace_start_ns = mono_ns();
-	g.next_barrier_ns = g.pace_start_ns + set->checkpoint_interval * 1000000;
 	if (set->format == FMT_SQL)
 		ec_shop_write_sql_preamble(g.writer, &g.out, set->shop.tables);
 	simulate(&g);
@@ -324,6 +307,7 @@ static int run(const struct settings *set)
 	ec_shop_writer_free(g.writer);
 	ec_shop_free(g.shop);
 	ec_buf_release(&g.out);
+	ec_source_release(&g.src);
 	return 0;
 }
 
