@@ -32,7 +32,7 @@ FUZZ_SRCS = $(wildcard tests/fuzz/*.c)
 
 # Keep intermediate objects: they are the incremental build.
 .SECONDARY:
-.PHONY: all deps test-deps check test check-asan bench demo fuzz fuzz-targets install uninstall clean
+.PHONY: all deps test-deps check test check-asan check-chaos bench demo fuzz fuzz-targets install uninstall clean
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c config.mk
@@ -81,6 +81,11 @@ test: all
 check-asan: test-deps
 	@EC_SANITIZED=1 $(MAKE) --no-print-directory BUILD=.build-asan CFLAGS='-O1 -g' \
 		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' test
+
+# Kill -9 at random moments, restart, compare with an uninterrupted run (tests/chaos/).
+check-chaos: test-deps
+	@$(MAKE) --no-print-directory all
+	@EC_BIN=$(CURDIR)/$(BUILD)/bin EC_BUILD=$(CURDIR)/$(BUILD) tests/run $(wildcard tests/chaos/*.bats)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

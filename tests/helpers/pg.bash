@@ -138,3 +138,21 @@ pg_stop() {
 	rm -rf "$PG_DIR"
 	unset PG_DIR PG_BIN PGHOST PGPORT PGUSER PGDATABASE
 }
+
+# pg_restart [SETTING=VALUE...]: restart the server on its port, with extra -c settings
+# (e.g. wal_level=replica); without any, with the settings pg_start used.
+pg_restart() {
+	local extra="" kv
+	for kv in "$@"; do
+		extra+=" -c $kv"
+	done
+	pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || return 1
+	pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -t 60 -l "$PG_DIR/log" \
+		-o "-p $PGPORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 -c fsync=off -c full_page_writes=off$extra" \
+		start >/dev/null 2>&1 || {
+		echo "pg_restart: the server did not start again; its log:" >&2
+		tail -n 20 "$PG_DIR/log" >&2
+		return 1
+	}
+	pg_wait_ready
+}
