@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,12 +94,25 @@ static int64_t wall_ms(void)
 
 static void out_flush(struct gen *g, int to_reader)
 {
+	sigset_t stop, old;
+
+	/*
+	 * A stop signal during a write blocked on a full pipe would fail it with
+	 * EINTR, and stdio drops what it held: hold the signal back until the
+	 * write is done; the loop sees ec_run right after.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	if (g->out.len) {
 		ec_out_write(g->out.buf, g->out.len);
 		ec_buf_reset(&g->out);
 	}
+	/* Checked: a paced or endless run must notice its reader going away (EPIPE) and end. */
 	if (to_reader)
-		fflush(stdout);
+		ec_out_flush();
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Room for one more record; the writer writes at the returned pointer. */
@@ -299,8 +313,17 @@ static int run(const struct settings *set)
 	if (set->ack_path && ec_run && g.pos < g.skip)
 		ec_warn("%s: position %" PRIu64 " is beyond the end of this history (%" PRIu64
 			" records): were the options or the seed changed?", set->ack_path, g.skip, g.pos);
-	if (set->ack_path && (g.pos != g.last_barrier_pos || !g.barriers_sent))
+	if (set->ack_path && ec_run) {
+		/*
+		 * The history is complete: stages write what they would write at the
+		 * end of their input before the last barrier, so that it is acknowledged
+		 * too. A stop signal is no end: the restart completes the history.
+		 */
+		ec_buf_addstr(&g.out, "{\"_ec\":\"end\"}\n");
 		barrier(&g);
+	} else if (set->ack_path && (g.pos != g.last_barrier_pos || !g.barriers_sent)) {
+		barrier(&g);
+	}
 	out_flush(&g, 0);
 	if (!ec_run)
 		ec_info("stopped by a signal after %" PRIu64 " records", g.pos);

@@ -1589,6 +1589,14 @@ static void flush_out(struct job *job)
 	ec_buf_reset(&job->out);
 }
 
+/* At the end of the input: every waiting fact and followed change is written now. */
+static void decide_all(struct job *job)
+{
+	resolve_pending(job, 1);
+	if (job->following)
+		process_changes(job, 1);
+}
+
 static void finish(struct job *job, int stopped)
 {
 	/*
@@ -1596,11 +1604,8 @@ static void finish(struct job *job, int stopped)
 	 * the last snapshot and a restart decides them; deciding them now would
 	 * write them twice.
 	 */
-	if (!(stopped && job->stage.checkpointing)) {
-		resolve_pending(job, 1);
-		if (job->following)
-			process_changes(job, 1);
-	}
+	if (!(stopped && job->stage.checkpointing))
+		decide_all(job);
 	flush_out(job);
 	if (job->unmatched)
 		ec_info("facts without a matching row: %" PRIu64 "%s", job->unmatched,
@@ -1680,8 +1685,12 @@ int cmd_main(int argc, char **argv)
 		kind = ec_record_scan(job.ps, &line, job.slots, &job.pol);
 		if (kind == 1)
 			process_record(&job, &line);
-		else if (kind == 2)
+		else if (kind == 2) {
+			/* The input is complete: waiting facts are decided before the last barrier. */
+			if (ec_stage_is_end(&line))
+				decide_all(&job);
 			ec_stage_control(&job.stage, &line, &job.out);
+		}
 		if (job.out.len)
 			flush_out(&job);
 	}

@@ -582,8 +582,12 @@ int cmd_main(int argc, char **argv)
 		kind = ec_record_scan(job.ps, &line, job.slots, &job.pol);
 		if (kind == 1)
 			process_record(&job, &line);
-		else if (kind == 2)
+		else if (kind == 2) {
+			/* The input is complete: the windows close before the last barrier. */
+			if (ec_stage_is_end(&line))
+				ec_window_flush(job.win, &job.out);
 			ec_stage_control(&job.stage, &line, &job.out);
+		}
 		if (job.out.len)
 			flush_out(&job);
 	}

@@ -101,6 +101,13 @@ static void barrier(struct ec_stage *st, uint64_t id, uint64_t acked)
 		ec_warn("pruning snapshots: %s", err);
 }
 
+int ec_stage_is_end(const struct ec_line *line)
+{
+	struct ec_control ctl;
+
+	return ec_control_parse(line, &ctl) == 0 && !strcmp(ctl.kind, "end");
+}
+
 void ec_stage_control(struct ec_stage *st, const struct ec_line *line, struct ec_buf *out)
 {
 	struct ec_control ctl;

@@ -44,4 +44,11 @@ void ec_stage_init(struct ec_stage *st, const char *state_dir, const char *finge
  */
 void ec_stage_control(struct ec_stage *st, const struct ec_line *line, struct ec_buf *out);
 
+/*
+ * Whether LINE (a control record) is {"_ec":"end"}: the source's input is
+ * complete, so a stage writes what it would write at the end of its input
+ * before it calls ec_stage_control, and the barrier that follows acknowledges it.
+ */
+int ec_stage_is_end(const struct ec_line *line);
+
 #endif

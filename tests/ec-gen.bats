@@ -270,6 +270,55 @@ gen_bg() {
 	[ "$status" -eq 0 ]
 }
 
+@test "--ack: the end of the history is an end record before a last barrier; a stop signal is no end" {
+	# The last regular barrier already has the final position: a barrier still follows end.
+	n=$(gen --orders 20 | wc -l)
+	gen --orders 20 --ack "$T/ack" --checkpoint-records "$n" > "$T/out"
+	run tail -n 3 "$T/out"
+	[ "${lines[0]}" = "{\"_ec\":\"barrier\",\"id\":1,\"pos\":$n,\"acked\":0}" ]
+	[ "${lines[1]}" = '{"_ec":"end"}' ]
+	[ "${lines[2]}" = "{\"_ec\":\"barrier\",\"id\":2,\"pos\":$n,\"acked\":0}" ]
+	# A rerun after the end acknowledged: no data, the end again, and a barrier.
+	echo "{\"id\":2,\"pos\":$n}" > "$T/ack"
+	run gen --orders 20 --ack "$T/ack" --checkpoint-records "$n"
+	[ "$output" = "$(printf '%s\n' '{"_ec":"restore","id":2}' '{"_ec":"end"}' \
+		"{\"_ec\":\"barrier\",\"id\":3,\"pos\":$n,\"acked\":2}")" ]
+	gen_bg --orders 0 --rate 2000 --ack "$T/ack2" > "$T/stopped"
+	sleep 0.5
+	kill -TERM "$BG_PID"
+	wait "$BG_PID"
+	run grep -c '"_ec":"end"' "$T/stopped"
+	[ "$output" = 0 ]
+}
+
+@test "SIGTERM while a write blocks on a full pipe: exit 0, whole lines, a final barrier" {
+	# The write used to fail with EINTR: exit 74 and the buffered lines lost.
+	mkfifo "$T/pipe"
+	# The reader opens the pipe at once but reads only after the signal.
+	(sleep 1.5 && cat) < "$T/pipe" > "$T/out" &
+	reader=$!
+	gen_bg --orders 0 --ack "$T/ack" > "$T/pipe"
+	sleep 1
+	kill -TERM "$BG_PID"
+	rc=0
+	wait "$BG_PID" || rc=$?
+	wait "$reader"
+	[ "$rc" -eq 0 ]
+	data=$(grep -vc '"_ec"' "$T/out")
+	run tail -n 1 "$T/out"
+	[ "$output" = "{\"_ec\":\"barrier\",\"id\":1,\"pos\":$data,\"acked\":0}" ]
+	run jq -c . "$T/out"
+	[ "$status" -eq 0 ]
+}
+
+@test "a paced run ends when its reader goes away" {
+	# It used to write on into the closed pipe and never end with --orders 0.
+	run timeout 10 bash -c '"$1" --orders 0 --rate 500 | head -n 3 >/dev/null' _ "$EC_BIN/ec-gen"
+	[ "$status" -eq 0 ]
+	run timeout 10 bash -c '"$1" --orders 0 --rate 500 --ack "$2" | head -n 3 >/dev/null' _ "$EC_BIN/ec-gen" "$T/ack"
+	[ "$status" -eq 0 ]
+}
+
 @test "--rate paces the output in real time" {
 	run timeout -s TERM 1.5 "$EC_BIN/ec-gen" --orders 0 --rate 200 --format flat
 	[ "${#lines[@]}" -ge 150 ] && [ "${#lines[@]}" -le 400 ]

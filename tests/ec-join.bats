@@ -48,6 +48,25 @@ teardown() {
 	grep -q '"follow":' "$T/state/snapshot-3.ndjson"
 }
 
+@test "ec-join: an end record decides every waiting and followed fact before the last barrier" {
+	"$EC_BIN/ec-gen" --orders 300 --seed 7 --ack "$T/ack" --checkpoint-records 500 >"$T/in"
+	grep -qxF '{"_ec":"end"}' "$T/in"
+	base=(--time .ts_ms --max-delay 30s --dim products --dim orders --follow orders --drop-dims
+		--attach 'order_items: order_status = orders[.after.order_id].status')
+	args=("${base[@]}" --state-dir "$T/state")
+	"$J" "${args[@]}" <"$T/in" >"$T/out"
+	# The last barrier is the last line: everything was written before it, so it is acknowledged.
+	tail -n 1 "$T/out" | grep -q '^{"_ec":"barrier",'
+	grep -v '"_ec"' "$T/in" | "$J" "${base[@]}" >"$T/want"
+	grep -v '"_ec"' "$T/out" >"$T/got"
+	cmp "$T/want" "$T/got" || { show_diff end "$T/want" "$T/got"; return 1; }
+	# A restart from that barrier has nothing left to decide.
+	id=$(tail -n 1 "$T/out" | sed 's/.*"id":\([0-9]*\),.*/\1/')
+	run "$J" "${args[@]}" <<<"{\"_ec\":\"restore\",\"id\":$id}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "{\"_ec\":\"restore\",\"id\":$id}" ]
+}
+
 @test "ec-join: --follow and --retain usage errors" {
 	st=0
 	"$J" -t .t -d orders --follow customers -a 'orders[.o].status' </dev/null 2>"$T/err" || st=$?

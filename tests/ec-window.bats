@@ -485,6 +485,25 @@ resume_check() {
 	EOF
 }
 
+@test "state-dir: an end record closes every window before the last barrier, which saves them as written" {
+	cd "$T"
+	printf '%s\n' '{"_ec":"restore","id":0}' '{"ts":"2026-11-22T14:00:10Z"}' '{"ts":"2026-11-22T14:00:20Z"}' \
+		'{"_ec":"end"}' '{"_ec":"barrier","id":1,"pos":2,"acked":0}' >in
+	ew in -t .ts -a 'n=count()' --state-dir st
+	expect_status 0
+	diff -u - "$T/out" <<-EOF
+	{"_ec":"restore","id":0}
+	{$WIN,"n":2}
+	{"_ec":"end"}
+	{"_ec":"barrier","id":1,"pos":2,"acked":0}
+	EOF
+	# A restart from that barrier has nothing left to write.
+	echo '{"_ec":"restore","id":1}' >in2
+	ew in2 -t .ts -a 'n=count()' --state-dir st
+	expect_status 0
+	[ "$(cat "$T/out")" = '{"_ec":"restore","id":1}' ]
+}
+
 @test "state-dir: restore K deletes the snapshots newer than K" {
 	checkpoint_input >"$T/in"
 	ew "$T/in" "${CKPT_ARGS[@]}" --state-dir "$T/st"
