@@ -977,21 +977,6 @@ static const struct ec_opt cdc_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-static int64_t parse_duration(const char *name, const char *arg, int allow_zero)
-{
-	char err[256];
-	int64_t ms;
-
-	if (!strcmp(arg, "0"))
-		ms = 0;
-	else if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
-		ec_usage_error("--%s: %s", name, err);
-	if (ms < 0 || (!allow_zero && ms == 0))
-		ec_usage_error("--%s must be a duration %s, not '%s'", name,
-			       allow_zero ? "like 30s" : "above zero", arg);
-	return ms;
-}
-
 static enum snapshot_mode parse_snapshot(const char *arg)
 {
 	if (!strcmp(arg, "initial"))
@@ -1043,8 +1028,8 @@ static void parse_option(struct settings *set, int c, const char *arg)
 			ec_usage_error("--time-unit must be s, ms, us or ns, not '%s'", arg);
 		set->types.time_unit = (int)unit;
 		break;
-	case OPT_HEARTBEAT: set->heartbeat = parse_duration("heartbeat", arg, 1); break;
-	case OPT_STATUS_INTERVAL: set->status_interval = parse_duration("status-interval", arg, 0); break;
+	case OPT_HEARTBEAT: set->heartbeat = ec_opt_duration("heartbeat", arg); break;
+	case OPT_STATUS_INTERVAL: set->status_interval = ec_opt_interval("status-interval", arg); break;
 	case OPT_FETCH_SIZE: set->fetch_size = ec_opt_count("fetch-size", arg, 1, 10000000); break;
 	case OPT_MESSAGES: set->messages = 1; break;
 	case OPT_STREAM_IN_PROGRESS: set->stream_in_progress = 1; break;
@@ -1052,7 +1037,7 @@ static void parse_option(struct settings *set, int c, const char *arg)
 	case OPT_RETRIES: set->retries = (int)ec_opt_count("retries", arg, 0, 1000); break;
 	case OPT_ACK: set->ack_path = arg; break;
 	case OPT_CHECKPOINT_INTERVAL:
-		set->checkpoint_interval = parse_duration("checkpoint-interval", arg, 0);
+		set->checkpoint_interval = ec_opt_interval("checkpoint-interval", arg);
 		break;
 	default:
 		ec_usage_error("unhandled option");

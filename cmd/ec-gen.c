@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,17 +93,6 @@ static int64_t wall_ms(void)
 
 static void out_flush(struct gen *g, int to_reader)
 {
-	sigset_t stop, old;
-
-	/*
-	 * A stop signal during a write blocked on a full pipe would fail it with
-	 * EINTR, and stdio drops what it held: hold the signal back until the
-	 * write is done; the loop sees ec_run right after.
-	 */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigprocmask(SIG_BLOCK, &stop, &old);
 	if (g->out.len) {
 		ec_out_write(g->out.buf, g->out.len);
 		ec_buf_reset(&g->out);
@@ -112,7 +100,6 @@ static void out_flush(struct gen *g, int to_reader)
 	/* Checked: a paced or endless run must notice its reader going away (EPIPE) and end. */
 	if (to_reader)
 		ec_out_flush();
-	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Room for one more record; the writer writes at the returned pointer. */
@@ -381,21 +368,6 @@ static double parse_number(const char *name, const char *arg, double min, int mi
 	return v;
 }
 
-static int64_t parse_duration(const char *name, const char *arg, int allow_zero)
-{
-	char err[256];
-	int64_t ms;
-
-	if (!strcmp(arg, "0"))
-		ms = 0;
-	else if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
-		ec_usage_error("--%s: %s", name, err);
-	if (ms < 0 || (!allow_zero && ms == 0))
-		ec_usage_error("--%s must be a duration %s, not '%s'", name,
-			       allow_zero ? "like 30s" : "above zero", arg);
-	return ms;
-}
-
 static unsigned parse_tables(const char *arg)
 {
 	const char *s = arg, *comma;
@@ -482,7 +454,7 @@ int cmd_main(int argc, char **argv)
 			set.shop.out_of_order = parse_number("out-of-order", optarg, 0, 1, 1);
 			break;
 		case OPT_MAX_DELAY:
-			set.shop.max_delay = parse_duration("max-delay", optarg, 1);
+			set.shop.max_delay = ec_opt_duration("max-delay", optarg);
 			break;
 		case 't':
 			set.shop.tables = parse_tables(optarg);
@@ -492,7 +464,7 @@ int cmd_main(int argc, char **argv)
 			set.ack_path = optarg;
 			break;
 		case OPT_CHECKPOINT_INTERVAL:
-			set.checkpoint_interval = parse_duration("checkpoint-interval", optarg, 0);
+			set.checkpoint_interval = ec_opt_interval("checkpoint-interval", optarg);
 			interval_given = 1;
 			break;
 		case OPT_CHECKPOINT_RECORDS:

@@ -171,8 +171,20 @@ int64_t ec_opt_duration(const char *name, const char *arg)
 	char err[256];
 	int64_t ms;
 
+	/* A bare zero needs no unit. */
+	if (!strcmp(arg, "0"))
+		return 0;
 	if (ec_duration_parse(arg, &ms, err, sizeof(err)) < 0)
 		ec_usage_error("--%s: %s", name, err);
+	return ms;
+}
+
+int64_t ec_opt_interval(const char *name, const char *arg)
+{
+	int64_t ms = ec_opt_duration(name, arg);
+
+	if (ms <= 0)
+		ec_usage_error("--%s must be a duration above zero, not '%s'", name, arg);
 	return ms;
 }
 

@@ -74,6 +74,8 @@ int ec_size_parse(const char *s, size_t *out);
  * duration ("30s", "2h"), a decimal integer in [MIN, MAX], a size of at least MIN.
  */
 int64_t ec_opt_duration(const char *name, const char *arg);
+/* A duration above zero: how often something happens. */
+int64_t ec_opt_interval(const char *name, const char *arg);
 uint64_t ec_opt_count(const char *name, const char *arg, uint64_t min, uint64_t max);
 size_t ec_opt_size(const char *name, const char *arg, size_t min);
 
