@@ -181,10 +181,17 @@ cleanup:
 
 int ec_ack_write(const char *path, uint64_t id, const char *pos, char *errstr, size_t errstr_size)
 {
+	return ec_ack_write_extra(path, id, pos, NULL, errstr, errstr_size);
+}
+
+int ec_ack_write_extra(const char *path, uint64_t id, const char *pos, const char *extra, char *errstr,
+		       size_t errstr_size)
+{
 	struct ec_buf b = EC_BUF_INIT;
 	int ret;
 
-	ec_buf_addf(&b, "{\"id\":%" PRIu64 ",\"pos\":%s}\n", id, pos ? pos : "null");
+	ec_buf_addf(&b, "{\"id\":%" PRIu64 ",\"pos\":%s%s%s}\n", id, pos ? pos : "null",
+		    extra && *extra ? "," : "", extra ? extra : "");
 	ret = ec_atomic_write(path, b.buf, b.len, errstr, errstr_size);
 	ec_buf_release(&b);
 	return ret;

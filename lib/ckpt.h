@@ -20,6 +20,9 @@ struct ec_ack {
 /* Load PATH; a missing file gives id 0, pos NULL. 0, or -1 (corrupt, unreadable). */
 int ec_ack_read(const char *path, struct ec_ack *ack, char *errstr, size_t errstr_size);
 int ec_ack_write(const char *path, uint64_t id, const char *pos, char *errstr, size_t errstr_size);
+/* The same with the sink's own members EXTRA ("\"records\":5", JSON text, may be NULL) after pos. */
+int ec_ack_write_extra(const char *path, uint64_t id, const char *pos, const char *extra, char *errstr,
+		       size_t errstr_size);
 void ec_ack_release(struct ec_ack *ack);
 
 /* Control records a source emits. POS is JSON text. Appended to OUT with '\n'. */

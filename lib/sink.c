@@ -54,6 +54,7 @@ void ec_sink_release(struct ec_sink *s)
 	s->journal_path = NULL;
 	ec_pathset_free(s->pos_ps);
 	s->pos_ps = NULL;
+	ec_buf_release(&s->ack_extra);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -251,7 +252,7 @@ static void barrier(struct ec_sink *s, const struct ec_line *line, uint64_t id, 
 		sink_die(s, st, "barrier %" PRIu64 ": %s", id, err);
 	if (s->ack_path) {
 		pos = barrier_pos(s, line);
-		if (ec_ack_write(s->ack_path, id, pos, err, sizeof(err)) < 0)
+		if (ec_ack_write_extra(s->ack_path, id, pos, s->ack_extra.buf, err, sizeof(err)) < 0)
 			sink_die(s, EX_IOERR, "writing the ack file: %s", err);
 		free(pos);
 		/* Acknowledged: nothing journalled so far can be undone any more. */

@@ -43,6 +43,7 @@ struct ec_sink {
 	const struct ec_sink_ops *ops;
 	void *ctx;
 	struct ec_pathset *pos_ps;	/* extracts a barrier's "pos" as its JSON text */
+	struct ec_buf ack_extra;	/* members the commit adds to the ack file ("\"records\":5") */
 };
 
 /* Set up S; creates STATE_DIR (exit 73 if it cannot) and opens the journal there. */
@@ -62,7 +63,7 @@ int ec_sink_journal(struct ec_sink *s, uint64_t epoch, const char *key, const ch
 /*
  * Handle the control record LINE: restore K undoes the journalled outputs of
  * epochs after K and compacts the journal; barrier N commits, writes the ack
- * file {"id":N,"pos":PN} atomically and then empties the journal (without an
+ * file {"id":N,"pos":PN} (plus ack_extra, which commit may set) atomically and then empties the journal (without an
  * ack file the journal is kept: nothing is acknowledged). Then LINE is
  * appended to OUT (after what the commit wrote). Exits with the failure's
  * status (74 for the ack file or journal).
