@@ -87,7 +87,7 @@ void ec_pgo_init(struct ec_pgo_decoder *d, int streaming)
 	d->streaming = streaming;
 }
 
-static void relation_clear(struct ec_pgo_decoder *d, struct ec_pgo_relation *rel)
+void ec_pgo_relation_clear(struct ec_pgo_relation *rel, void (*user_free)(void *user))
 {
 	int i;
 
@@ -96,11 +96,12 @@ static void relation_clear(struct ec_pgo_decoder *d, struct ec_pgo_relation *rel
 	free(rel->cols);
 	free(rel->schema);
 	free(rel->name);
-	if (rel->user && d->user_free)
-		d->user_free(rel->user);
+	if (rel->user && user_free)
+		user_free(rel->user);
 	rel->user = NULL;
 	rel->cols = NULL;
 	rel->ncols = 0;
+	rel->schema = rel->name = NULL;
 }
 
 void ec_pgo_release(struct ec_pgo_decoder *d)
@@ -108,7 +109,7 @@ void ec_pgo_release(struct ec_pgo_decoder *d)
 	size_t i;
 
 	for (i = 0; i < d->nrels; i++) {
-		relation_clear(d, d->rels[i]);
+		ec_pgo_relation_clear(d->rels[i], d->user_free);
 		free(d->rels[i]);
 	}
 	free(d->rels);
@@ -152,7 +153,7 @@ static int read_relation(struct ec_pgo_decoder *d, struct rd *r, struct ec_pgo_m
 		EC_GROW(d->rels, d->nrels + 1, d->rels_alloc);
 		d->rels[d->nrels++] = rel;
 	} else {
-		relation_clear(d, rel);
+		ec_pgo_relation_clear(rel, d->user_free);
 	}
 	rel->oid = oid;
 	rel->schema = xstrdup(schema);

@@ -88,6 +88,8 @@ struct ec_pgo_decoder {
 };
 
 void ec_pgo_init(struct ec_pgo_decoder *d, int streaming);
+/* Free what REL holds (its user data through USER_FREE, may be NULL); REL itself stays. */
+void ec_pgo_relation_clear(struct ec_pgo_relation *rel, void (*user_free)(void *user));
 void ec_pgo_release(struct ec_pgo_decoder *d);
 
 /* The cached relation with OID, or NULL. */

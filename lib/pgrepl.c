@@ -158,9 +158,10 @@ PGresult *ec_pg_exec(PGconn *c, const char *sql, struct ec_pgerr *e)
 	return NULL;
 }
 
-char *ec_pg_literal(PGconn *c, const char *s)
+/* libpq's quoting result as our own string; libpq fails only for lack of memory here. */
+static char *quoted(char *q)
 {
-	char *q = PQescapeLiteral(c, s, strlen(s)), *ret;
+	char *ret;
 
 	if (!q) {
 		fprintf(stderr, "%s: out of memory\n", ec_progname);
@@ -171,17 +172,14 @@ char *ec_pg_literal(PGconn *c, const char *s)
 	return ret;
 }
 
+char *ec_pg_literal(PGconn *c, const char *s)
+{
+	return quoted(PQescapeLiteral(c, s, strlen(s)));
+}
+
 char *ec_pg_ident(PGconn *c, const char *s)
 {
-	char *q = PQescapeIdentifier(c, s, strlen(s)), *ret;
-
-	if (!q) {
-		fprintf(stderr, "%s: out of memory\n", ec_progname);
-		abort();
-	}
-	ret = xstrdup(q);
-	PQfreemem(q);
-	return ret;
+	return quoted(PQescapeIdentifier(c, s, strlen(s)));
 }
 
 int ec_pg_slot_info(PGconn *c, const char *slot, struct ec_pg_slot *info, struct ec_pgerr *e)

@@ -58,19 +58,6 @@ static void snap_relation(struct ec_pgo_relation *rel, PGresult *r, const char *
 	}
 }
 
-static void snap_relation_free(struct ec_pgo_relation *rel)
-{
-	int i;
-
-	for (i = 0; i < rel->ncols; i++)
-		free(rel->cols[i].name);
-	free(rel->cols);
-	free(rel->schema);
-	free(rel->name);
-	ec_pgevent_rel_free(rel->user);
-	memset(rel, 0, sizeof(*rel));
-}
-
 /* The --where condition for SCHEMA.TABLE, given as "table" or "schema.table"; NULL: all rows. */
 static const char *where_for(const struct ec_pgsnap_conf *conf, const char *schema, const char *table)
 {
@@ -130,7 +117,7 @@ cleanup:
 	free(vals);
 	ec_buf_release(&sql);
 	ec_buf_release(&fetch);
-	snap_relation_free(&rel);
+	ec_pgo_relation_clear(&rel, ec_pgevent_rel_free);
 	return ret;
 }
 
