@@ -96,6 +96,8 @@ struct dim {
 	struct ec_hmap rows;	/* canonical key -> struct row */
 	int follow;		/* --follow: facts joined to a row are emitted again when it changes */
 	struct ec_hmap followers;	/* canonical key -> struct followers */
+	/* Keys changed since the last snapshot: the next delta writes them (value unused). */
+	struct ec_hmap dirty_rows, dirty_follow;
 };
 
 /* A fact kept because it joins a followed row: emitted again when the row changes. */
@@ -313,6 +315,8 @@ static void parse_dim(struct job *job, const char *spec)
 	}
 	ec_hmap_init(&d->rows, sizeof(struct row));
 	ec_hmap_init(&d->followers, sizeof(struct followers));
+	ec_hmap_init(&d->dirty_rows, 1);
+	ec_hmap_init(&d->dirty_follow, 1);
 	job->ndims++;
 }
 
@@ -470,6 +474,22 @@ static void setup_paths(struct job *job)
 
 /* ---- dimension rows and their versions ---- */
 
+/*
+ * What changed about the facts following a row since the last snapshot (the
+ * dirty_follow value): only their "upto" times (a row change re-emitted them:
+ * the common case, written as one short line), or the set of facts itself.
+ */
+#define CHANGED_UPTO 1
+#define CHANGED_SET 2
+
+/* Note that KEY changed (WHAT, or'ed into the value): the next delta snapshot writes it. */
+static void mark_dirty(struct ec_hmap *dirty, const char *key, size_t klen, int what)
+{
+	unsigned char *v = ec_hmap_put(dirty, key, klen, NULL);
+
+	*v |= (unsigned char)what;
+}
+
 static void version_release(struct version *v, size_t nfields)
 {
 	size_t i;
@@ -572,6 +592,7 @@ static void dim_add_version(struct job *job, struct dim *d, const struct ec_buf 
 	r->v[pos].vals = vals;
 	r->n++;
 	row_prune(job, d, r);
+	mark_dirty(&d->dirty_rows, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	job->dims_changed = 1;
 }
 
@@ -829,6 +850,7 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 
 	if (!fl || !r)
 		return 0;
+	mark_dirty(&d->dirty_follow, k, key->len, CHANGED_UPTO);
 	for (v = 0; v < r->n && r->v[v].time <= limit; v++) {
 		/* A change of fields no fact asks for changes nothing a follower would see. */
 		int same = v > 0 && same_fields(d, &r->v[v - 1], &r->v[v]);
@@ -847,6 +869,7 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 		free(fl->f[i].line);
 	free(fl->f);
 	ec_hmap_del(&d->followers, k, key->len);
+	mark_dirty(&d->dirty_follow, k, key->len, CHANGED_SET);
 	return 1;
 }
 
@@ -854,6 +877,7 @@ static void add_follower(struct dim *d, const struct ec_buf *key, const char *re
 {
 	struct followers *fl = ec_hmap_put(&d->followers, key->buf ? key->buf : "", key->len, NULL);
 
+	mark_dirty(&d->dirty_follow, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	if (fl->n == fl->alloc) {
 		fl->alloc = fl->alloc ? 2 * fl->alloc : 2;
 		fl->f = xrealloc(fl->f, fl->alloc * sizeof(*fl->f));
@@ -955,6 +979,8 @@ static void sweep_followers(struct job *job, int64_t wm)
 				else
 					fl->f[kept++] = fl->f[i];
 			}
+			if (kept < fl->n)
+				mark_dirty(&job->dims[di].dirty_follow, e.key, e.klen, CHANGED_SET);
 			fl->n = kept;
 			if (!kept) {
 				free(fl->f);
@@ -1277,6 +1303,17 @@ static void changes_clear(struct job *job)
 	job->change_seq = 0;
 }
 
+/* Forget which keys changed: a snapshot holds them now. */
+static void dirty_clear(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->ndims; i++) {
+		ec_hmap_clear(&job->dims[i].dirty_rows);
+		ec_hmap_clear(&job->dims[i].dirty_follow);
+	}
+}
+
 /* Forget every row, waiting fact and followed fact. */
 static void state_clear(struct job *job)
 {
@@ -1286,6 +1323,7 @@ static void state_clear(struct job *job)
 		dim_clear(&job->dims[i]);
 		followers_clear(&job->dims[i]);
 	}
+	dirty_clear(job);
 	pending_clear(job);
 	changes_clear(job);
 }
@@ -1304,8 +1342,17 @@ static void state_reset(void *ctx)
  * Snapshot lines: {"max_time":T} first, then one per row
  * {"dim":I,"key":K,"versions":[[TIME,["json text",...] or null],...]},
  * one per waiting fact {"fact":LINE,"time":T,"line":N}, one per followed
- * fact {"follow":I,"key":K,"fact":LINE,"upto":T} and one per row change
+ * fact {"follow":I,"key":K,"upto":T,"fact":FACT} (FACT the fact's own JSON
+ * text, last, so it is copied as it is both ways) and one per row change
  * not yet handled {"change":I,"key":K,"time":T}, in their order.
+ *
+ * A delta (lib/stage.h) has the same lines for what changed since the
+ * snapshot before: a row line replaces the row, {"drop":I,"key":K} removes
+ * it, {"unfollow":I,"key":K} forgets the facts following a row before the
+ * lines of those it keeps, {"uptos":I,"key":K,"upto":[T,...]} sets the
+ * times of the same facts (in their order) when only those changed; waiting
+ * facts and row changes are few and always written whole, replacing those
+ * loaded before.
  */
 static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const struct ec_hmap_entry *e)
 {
@@ -1333,27 +1380,33 @@ static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const s
 	ec_buf_addstr(out, "]}\n");
 }
 
-static void save_follows(struct job *job, struct ec_buf *out)
+/* The facts following row KEY of dimension DI, one line each. */
+static void save_followers(struct ec_buf *out, size_t di, const char *key, size_t klen,
+			   const struct followers *fl)
 {
-	struct ec_hmap_iter it;
-	struct ec_hmap_entry e;
-	size_t i;
 	uint32_t k;
 
-	for (i = 0; i < job->ndims; i++) {
-		if (!job->dims[i].follow)
-			continue;
-		ec_hmap_iter_init(&it, &job->dims[i].followers);
-		while (ec_hmap_iter_next(&it, &e)) {
-			const struct followers *fl = e.value;
-			for (k = 0; k < fl->n; k++) {
-				ec_buf_addf(out, "{\"follow\":%zu,\"key\":", i);
-				ec_jsonw_str(out, e.key, e.klen);
-				ec_buf_addstr(out, ",\"fact\":");
-				ec_jsonw_str(out, fl->f[k].line, fl->f[k].n);
-				ec_buf_addf(out, ",\"upto\":%" PRId64 "}\n", fl->f[k].upto);
-			}
-		}
+	for (k = 0; k < fl->n; k++) {
+		ec_buf_addf(out, "{\"follow\":%zu,\"key\":", di);
+		ec_jsonw_str(out, key, klen);
+		ec_buf_addf(out, ",\"upto\":%" PRId64 ",\"fact\":", fl->f[k].upto);
+		ec_buf_add(out, fl->f[k].line, fl->f[k].n);
+		ec_buf_addstr(out, "}\n");
+		ec_stage_spill(out);
+	}
+}
+
+/* The watermark, the waiting facts and the row changes not yet handled: in every snapshot. */
+static void save_transient(struct job *job, struct ec_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < job->npending; i++) {
+		ec_buf_addstr(out, "{\"fact\":");
+		ec_jsonw_str(out, job->pending[i].line, job->pending[i].n);
+		ec_buf_addf(out, ",\"time\":%" PRId64 ",\"line\":%" PRIu64 "}\n",
+			    job->pending[i].time, job->pending[i].lineno);
+		ec_stage_spill(out);
 	}
 	/* Sorted as they will be handled, so that a snapshot's text depends on the state only. */
 	if (job->nchanges)
@@ -1362,7 +1415,16 @@ static void save_follows(struct job *job, struct ec_buf *out)
 		ec_buf_addf(out, "{\"change\":%zu,\"key\":", job->changes[i].dim);
 		ec_jsonw_str(out, job->changes[i].key, job->changes[i].klen);
 		ec_buf_addf(out, ",\"time\":%" PRId64 "}\n", job->changes[i].time);
+		ec_stage_spill(out);
 	}
+}
+
+static void save_max_time(struct job *job, struct ec_buf *out)
+{
+	if (job->has_time)
+		ec_buf_addf(out, "{\"max_time\":%" PRId64 "}\n", job->max_time);
+	else
+		ec_buf_addstr(out, "{\"max_time\":null}\n");
 }
 
 static void state_save(void *ctx, struct ec_buf *out)
@@ -1372,22 +1434,158 @@ static void state_save(void *ctx, struct ec_buf *out)
 	struct ec_hmap_entry e;
 	size_t i;
 
-	if (job->has_time)
-		ec_buf_addf(out, "{\"max_time\":%" PRId64 "}\n", job->max_time);
-	else
-		ec_buf_addstr(out, "{\"max_time\":null}\n");
+	save_max_time(job, out);
 	for (i = 0; i < job->ndims; i++) {
 		ec_hmap_iter_init(&it, &job->dims[i].rows);
-		while (ec_hmap_iter_next(&it, &e))
+		while (ec_hmap_iter_next(&it, &e)) {
 			save_row(out, i, &job->dims[i], &e);
+			ec_stage_spill(out);
+		}
 	}
-	for (i = 0; i < job->npending; i++) {
-		ec_buf_addstr(out, "{\"fact\":");
-		ec_jsonw_str(out, job->pending[i].line, job->pending[i].n);
-		ec_buf_addf(out, ",\"time\":%" PRId64 ",\"line\":%" PRIu64 "}\n",
-			    job->pending[i].time, job->pending[i].lineno);
+	for (i = 0; i < job->ndims; i++) {
+		if (!job->dims[i].follow)
+			continue;
+		ec_hmap_iter_init(&it, &job->dims[i].followers);
+		while (ec_hmap_iter_next(&it, &e))
+			save_followers(out, i, e.key, e.klen, e.value);
 	}
-	save_follows(job, out);
+	save_transient(job, out);
+	dirty_clear(job);
+}
+
+/* The rows of dimension DI changed since the last snapshot: each whole, or dropped. */
+static void save_dirty_rows(struct job *job, size_t di, struct ec_buf *out)
+{
+	struct dim *d = &job->dims[di];
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e, row;
+
+	ec_hmap_iter_init(&it, &d->dirty_rows);
+	while (ec_hmap_iter_next(&it, &e)) {
+		row.key = e.key;
+		row.klen = e.klen;
+		row.value = ec_hmap_get(&d->rows, e.key, e.klen);
+		if (row.value && ((struct row *)row.value)->n) {
+			save_row(out, di, d, &row);
+		} else {
+			ec_buf_addf(out, "{\"drop\":%zu,\"key\":", di);
+			ec_jsonw_str(out, e.key, e.klen);
+			ec_buf_addstr(out, "}\n");
+		}
+		ec_stage_spill(out);
+	}
+}
+
+/* The followed rows of dimension DI whose facts changed: forgotten, then those kept. */
+static void save_dirty_follows(struct job *job, size_t di, struct ec_buf *out)
+{
+	struct dim *d = &job->dims[di];
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	const struct followers *fl;
+
+	uint32_t k;
+
+	ec_hmap_iter_init(&it, &d->dirty_follow);
+	while (ec_hmap_iter_next(&it, &e)) {
+		fl = ec_hmap_get(&d->followers, e.key, e.klen);
+		if (fl && !(*(const unsigned char *)e.value & CHANGED_SET)) {
+			ec_buf_addf(out, "{\"uptos\":%zu,\"key\":", di);
+			ec_jsonw_str(out, e.key, e.klen);
+			ec_buf_addstr(out, ",\"upto\":[");
+			for (k = 0; k < fl->n; k++)
+				ec_buf_addf(out, "%s%" PRId64, k ? "," : "", fl->f[k].upto);
+			ec_buf_addstr(out, "]}\n");
+		} else {
+			ec_buf_addf(out, "{\"unfollow\":%zu,\"key\":", di);
+			ec_jsonw_str(out, e.key, e.klen);
+			ec_buf_addstr(out, "}\n");
+			if (fl)
+				save_followers(out, di, e.key, e.klen, fl);
+		}
+		ec_stage_spill(out);
+	}
+}
+
+static void state_save_changes(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+	size_t i;
+
+	save_max_time(job, out);
+	for (i = 0; i < job->ndims; i++)
+		save_dirty_rows(job, i, out);
+	for (i = 0; i < job->ndims; i++)
+		save_dirty_follows(job, i, out);
+	save_transient(job, out);
+	dirty_clear(job);
+}
+
+/* Forget row KEY of D, its versions or the facts following it (FOLLOWERS). */
+static void forget_key(struct dim *d, const char *key, int followers)
+{
+	size_t klen = strlen(key);
+	uint32_t i;
+
+	if (followers) {
+		struct followers *fl = ec_hmap_get(&d->followers, key, klen);
+		if (!fl)
+			return;
+		for (i = 0; i < fl->n; i++)
+			free(fl->f[i].line);
+		free(fl->f);
+		ec_hmap_del(&d->followers, key, klen);
+	} else {
+		struct row *r = ec_hmap_get(&d->rows, key, klen);
+		if (!r)
+			return;
+		for (i = 0; i < r->n; i++)
+			version_release(&r->v[i], d->nfields);
+		free(r->v);
+		ec_hmap_del(&d->rows, key, klen);
+	}
+}
+
+/* {"uptos":I,"key":K,"upto":[T,...]} of a delta: new times for the facts following a row. */
+static int load_uptos(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *pi[] = { "uptos", NULL }, *pk[] = { "key", NULL }, *pu[] = { "upto", NULL };
+	yajl_val di = yajl_tree_get(root, pi, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
+	yajl_val up = yajl_tree_get(root, pu, yajl_t_array);
+	struct followers *fl = NULL;
+	uint32_t k;
+	const char *ks = key ? YAJL_GET_STRING(key) : NULL;
+
+	if (di && YAJL_IS_INTEGER(di) && YAJL_GET_INTEGER(di) >= 0 &&
+	    (size_t)YAJL_GET_INTEGER(di) < job->ndims && ks && up)
+		fl = ec_hmap_get(&job->dims[YAJL_GET_INTEGER(di)].followers, ks, strlen(ks));
+	if (!fl || fl->n != up->u.array.len) {
+		snprintf(errstr, errstr_size, "an upto line that does not fit the followed facts");
+		return -1;
+	}
+	for (k = 0; k < fl->n; k++) {
+		if (!YAJL_IS_INTEGER(up->u.array.values[k])) {
+			snprintf(errstr, errstr_size, "an upto line of the wrong shape");
+			return -1;
+		}
+		fl->f[k].upto = YAJL_GET_INTEGER(up->u.array.values[k]);
+	}
+	return 0;
+}
+
+/* {"drop":I,"key":K} or {"unfollow":I,"key":K} of a delta. */
+static int load_forget(struct job *job, yajl_val root, int followers, char *errstr, size_t errstr_size)
+{
+	const char *pi[] = { followers ? "unfollow" : "drop", NULL }, *pk[] = { "key", NULL };
+	yajl_val di = yajl_tree_get(root, pi, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
+
+	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
+	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key) {
+		snprintf(errstr, errstr_size, "a deletion line of the wrong shape");
+		return -1;
+	}
+	forget_key(&job->dims[YAJL_GET_INTEGER(di)], YAJL_GET_STRING(key), followers);
+	return 0;
 }
 
 static int load_versions(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
@@ -1403,6 +1601,8 @@ static int load_versions(struct job *job, yajl_val root, char *errstr, size_t er
 	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !vs)
 		goto bad;
 	d = &job->dims[YAJL_GET_INTEGER(di)];
+	/* In a delta the line replaces the row. */
+	forget_key(d, YAJL_GET_STRING(key), 0);
 	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
 	for (k = 0; k < vs->u.array.len; k++) {
 		yajl_val v = vs->u.array.values[k], t, vals;
@@ -1430,19 +1630,41 @@ bad:
 	return -1;
 }
 
-/* {"follow":I,...} or {"change":I,...}: a followed fact or a pending row change. */
-static int load_follow(struct job *job, yajl_val root, int change, char *errstr, size_t errstr_size)
+/*
+ * The text of FACT in a followed-fact line ONE (N bytes): everything after
+ * its first ,"fact": but the closing brace. No string before it can hold
+ * that sequence, since a quote inside a JSON string is escaped.
+ */
+static const char *follow_fact_text(const char *one, size_t n, size_t *len)
+{
+	static const char tag[] = ",\"fact\":";
+	const char *p = n ? memmem(one, n, tag, sizeof(tag) - 1) : NULL;
+
+	if (!p || one[n - 1] != '}')
+		return NULL;
+	p += sizeof(tag) - 1;
+	*len = (size_t)(one + n - 1 - p);
+	return p;
+}
+
+/* {"follow":I,...} (the line ONE, N bytes) or {"change":I,...}: a followed fact or a pending row change. */
+static int load_follow(struct job *job, yajl_val root, const char *one, size_t n, int change, char *errstr,
+		       size_t errstr_size)
 {
 	const char *pi[] = { change ? "change" : "follow", NULL }, *pk[] = { "key", NULL },
 		   *pf[] = { "fact", NULL }, *pt[] = { change ? "time" : "upto", NULL };
 	yajl_val di = yajl_tree_get(root, pi, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
-	yajl_val fact = yajl_tree_get(root, pf, yajl_t_string), t = yajl_tree_get(root, pt, yajl_t_number);
+	yajl_val fact = yajl_tree_get(root, pf, yajl_t_object), t = yajl_tree_get(root, pt, yajl_t_number);
+	const char *text = NULL;
+	size_t len = 0;
 	struct ec_buf kb = EC_BUF_INIT;
 	struct dim *d;
 
+	if (!change && fact)
+		text = follow_fact_text(one, n, &len);
 	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
 	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !t || !YAJL_IS_INTEGER(t) ||
-	    (!change && !fact) || !job->dims[YAJL_GET_INTEGER(di)].follow) {
+	    (!change && !text) || !job->dims[YAJL_GET_INTEGER(di)].follow) {
 		snprintf(errstr, errstr_size, "a followed-row line of the wrong shape");
 		return -1;
 	}
@@ -1450,19 +1672,19 @@ static int load_follow(struct job *job, yajl_val root, int change, char *errstr,
 	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
 	if (change)
 		queue_change(job, (size_t)(d - job->dims), &kb, YAJL_GET_INTEGER(t));
-	else {
-		const char *text = YAJL_GET_STRING(fact);
-		add_follower(d, &kb, text, text ? strlen(text) : 0, YAJL_GET_INTEGER(t));
-	}
+	else
+		add_follower(d, &kb, text, len, YAJL_GET_INTEGER(t));
 	ec_buf_release(&kb);
 	return 0;
 }
 
-static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+static int load_line(struct job *job, yajl_val root, const char *one, size_t n, char *errstr,
+		     size_t errstr_size)
 {
 	const char *pm[] = { "max_time", NULL }, *pf[] = { "fact", NULL }, *pt[] = { "time", NULL },
 		   *pl[] = { "line", NULL }, *pd[] = { "dim", NULL }, *pfo[] = { "follow", NULL },
-		   *pch[] = { "change", NULL };
+		   *pch[] = { "change", NULL }, *pdr[] = { "drop", NULL }, *puf[] = { "unfollow", NULL },
+		   *pup[] = { "uptos", NULL };
 	yajl_val v, fact, t, ln;
 	struct ec_line line = { NULL, 0, "snapshot", 0 };
 	struct ec_jerr jerr;
@@ -1475,10 +1697,16 @@ static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr
 	}
 	if (yajl_tree_get(root, pd, yajl_t_any))
 		return load_versions(job, root, errstr, errstr_size);
+	if (yajl_tree_get(root, pdr, yajl_t_any))
+		return load_forget(job, root, 0, errstr, errstr_size);
+	if (yajl_tree_get(root, puf, yajl_t_any))
+		return load_forget(job, root, 1, errstr, errstr_size);
+	if (yajl_tree_get(root, pup, yajl_t_any))
+		return load_uptos(job, root, errstr, errstr_size);
 	if (yajl_tree_get(root, pfo, yajl_t_any))
-		return load_follow(job, root, 0, errstr, errstr_size);
+		return load_follow(job, root, one, n, 0, errstr, errstr_size);
 	if (yajl_tree_get(root, pch, yajl_t_any))
-		return load_follow(job, root, 1, errstr, errstr_size);
+		return load_follow(job, root, one, n, 1, errstr, errstr_size);
 	fact = yajl_tree_get(root, pf, yajl_t_string);
 	t = yajl_tree_get(root, pt, yajl_t_number);
 	ln = yajl_tree_get(root, pl, yajl_t_number);
@@ -1499,18 +1727,17 @@ static int load_line(struct job *job, yajl_val root, char *errstr, size_t errstr
 	return 0;
 }
 
-static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+/* Apply the snapshot lines in TEXT on top of the state. */
+static int load_lines(struct job *job, const char *text, size_t n, char *errstr, size_t errstr_size)
 {
-	struct job *job = ctx;
 	const char *p = text, *end = text + n;
 
-	state_clear(job);
-	job->has_time = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *one = xstrndup(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *one = xstrndup(p, len);
 		yajl_val root = yajl_tree_parse(one, NULL, 0);
-		int r = root ? load_line(job, root, errstr, errstr_size) : -1;
+		int r = root ? load_line(job, root, one, len, errstr, errstr_size) : -1;
 
 		if (!root)
 			snprintf(errstr, errstr_size, "a line that is not JSON");
@@ -1520,6 +1747,8 @@ static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_
 			return -1;
 		p = nl ? nl + 1 : end;
 	}
+	/* What was loaded is in the snapshot already. */
+	dirty_clear(job);
 	/* Waiting facts are looked at again with the next record. */
 	job->dims_changed = 1;
 	/* Row changes are handled after each record: up to the watermark of the snapshot. */
@@ -1528,7 +1757,28 @@ static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_
 	return 0;
 }
 
-static const struct ec_stage_ops stage_ops = { state_reset, state_save, state_load };
+static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+
+	state_clear(job);
+	job->has_time = 0;
+	return load_lines(job, text, n, errstr, errstr_size);
+}
+
+/* A delta: rows and followed facts upserted, waiting facts and row changes replaced. */
+static int state_load_changes(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+
+	pending_clear(job);
+	changes_clear(job);
+	return load_lines(job, text, n, errstr, errstr_size);
+}
+
+static const struct ec_stage_ops stage_ops = {
+	state_reset, state_save, state_load, state_save_changes, state_load_changes
+};
 
 /* The settings a snapshot depends on: a snapshot made with others is refused. */
 static char *make_fingerprint(const struct settings *set)
@@ -1634,6 +1884,8 @@ static void job_release(struct job *job)
 		struct dim *d = &job->dims[i];
 		ec_hmap_release(&d->rows);
 		ec_hmap_release(&d->followers);
+		ec_hmap_release(&d->dirty_rows);
+		ec_hmap_release(&d->dirty_follow);
 		free_strings(d->fields, d->nfields);
 		free(d->field_after);
 		free(d->field_flat);

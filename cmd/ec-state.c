@@ -151,6 +151,7 @@ struct job {
 	struct ec_lifecycle lc;
 	uint64_t counted;	/* bit per declared state */
 	struct ec_hmap map;
+	struct ec_hmap dirty;	/* keys changed since the last snapshot -> their key flags */
 	struct ec_buf out, fields, key, reject_buf;
 	FILE *reject;
 	uint64_t duplicates, stale, quarantined;
@@ -440,7 +441,11 @@ static void setup_timeouts(struct job *job)
 static void stage_reset(void *ctx);
 static void stage_save(void *ctx, struct ec_buf *out);
 static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
-static const struct ec_stage_ops stage_ops = { stage_reset, stage_save, stage_load };
+static void stage_save_changes(void *ctx, struct ec_buf *out);
+static int stage_load_changes(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
+static const struct ec_stage_ops stage_ops = {
+	stage_reset, stage_save, stage_load, stage_save_changes, stage_load_changes
+};
 
 static void setup(struct job *job)
 {
@@ -452,6 +457,7 @@ static void setup(struct job *job)
 	setup_timeouts(job);
 	job->max_time = NO_TIME;
 	ec_hmap_init(&job->map, sizeof(struct entity) + job->nmeasures * sizeof(int64_t));
+	ec_hmap_init(&job->dirty, 1);
 	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
 	job->fingerprint = make_fingerprint(job);
 	ec_stage_init(&job->stage, job->set->state_dir, job->fingerprint, &stage_ops, job);
@@ -997,6 +1003,14 @@ static void write_alert(struct job *job, const char *key, size_t klen, const str
 }
 
 /* One due entry: an alert, an eviction, or nothing when the entity has moved on since. */
+/* Note that entity KEY changed (its key written as FLAGS say): the next delta snapshot writes it. */
+static void mark_dirty(struct job *job, const char *key, size_t klen, int flags)
+{
+	uint8_t *f = ec_hmap_put(&job->dirty, key, klen, NULL);
+
+	*f = (uint8_t)flags;
+}
+
 static void fire(struct job *job, const struct ec_lc_timer *t)
 {
 	size_t klen;
@@ -1015,6 +1029,7 @@ static void fire(struct job *job, const struct ec_lc_timer *t)
 		return;
 	}
 	cancel_timers(job, e);
+	mark_dirty(job, key, klen, e->flags);
 	ec_hmap_del(&job->map, key, klen);
 	job->evicted++;
 }
@@ -1060,10 +1075,12 @@ static void apply_change(struct job *job, struct entity *e, int from, const stru
 	if (ch->is_delete) {
 		if (e) {
 			cancel_timers(job, e);
+			mark_dirty(job, ch->key, ch->klen, e->flags);
 			ec_hmap_del(&job->map, ch->key, ch->klen);
 		}
 		return;
 	}
+	mark_dirty(job, ch->key, ch->klen, ch->key_flags);
 	if (!e) {
 		e = ec_hmap_put(&job->map, ch->key, ch->klen, NULL);
 		e->since = NO_TIME;
@@ -1211,8 +1228,11 @@ static void save_entities(struct job *job, struct ec_buf *out, int snapshot)
 	struct ec_hmap_entry en;
 
 	ec_hmap_iter_init(&it, &job->map);
-	while (ec_hmap_iter_next(&it, &en))
+	while (ec_hmap_iter_next(&it, &en)) {
 		add_entity(out, job, &en, snapshot);
+		if (snapshot)
+			ec_stage_spill(out);
+	}
 }
 
 static void write_dump(struct job *job)
@@ -1232,6 +1252,7 @@ static void stage_reset(void *ctx)
 	struct job *job = ctx;
 
 	ec_hmap_release(&job->map);
+	ec_hmap_clear(&job->dirty);
 	ec_lc_timers_clear(&job->timers);
 	job->timers_stale = 0;
 	job->max_time = NO_TIME;
@@ -1242,18 +1263,50 @@ static void stage_reset(void *ctx)
  * A snapshot: a line with the largest event time seen (the watermark, and
  * so which timers have fired, follows from it), then one line per entity.
  * Pending timers are not saved: they follow from each state and since.
+ * A delta (lib/stage.h) has the same lines for the entities changed since
+ * the snapshot before, replacing them, and {"drop":KEY} for those removed.
  */
-static void stage_save(void *ctx, struct ec_buf *out)
+static void save_max_time(struct job *job, struct ec_buf *out)
 {
-	struct job *job = ctx;
-
 	ec_buf_addstr(out, "{\"max_time\":");
 	if (job->max_time == NO_TIME)
 		ec_buf_addstr(out, "null");
 	else
 		ec_jsonw_i64(out, job->max_time);
 	ec_buf_addstr(out, "}\n");
+}
+
+static void stage_save(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+
+	save_max_time(job, out);
 	save_entities(job, out, 1);
+	ec_hmap_clear(&job->dirty);
+	if (job->set->dump_path)
+		write_dump(job);
+}
+
+static void stage_save_changes(void *ctx, struct ec_buf *out)
+{
+	struct job *job = ctx;
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry d, en;
+
+	save_max_time(job, out);
+	ec_hmap_iter_init(&it, &job->dirty);
+	while (ec_hmap_iter_next(&it, &d)) {
+		en = d;
+		if ((en.value = ec_hmap_get(&job->map, d.key, d.klen))) {
+			add_entity(out, job, &en, 1);
+		} else {
+			ec_buf_addstr(out, "{\"drop\":");
+			add_key(out, *(const uint8_t *)d.value, d.key, d.klen);
+			ec_buf_addstr(out, "}\n");
+		}
+		ec_stage_spill(out);
+	}
+	ec_hmap_clear(&job->dirty);
 	if (job->set->dump_path)
 		write_dump(job);
 }
@@ -1295,11 +1348,40 @@ static int load_meta(struct job *job, yajl_val root, char *errstr, size_t errstr
 	return 0;
 }
 
+/* A key from a snapshot line as the map holds it (*KLEN bytes), or NULL. */
+static const char *load_key(struct job *job, yajl_val key, size_t *klen)
+{
+	const char *ktext = NULL;
+
+	if (YAJL_IS_ARRAY(key) && !load_composite_key(key, &job->key)) {
+		ktext = job->key.buf;
+		*klen = job->key.len;
+	} else if (YAJL_IS_STRING(key) || YAJL_IS_NUMBER(key)) {
+		ktext = YAJL_IS_STRING(key) ? YAJL_GET_STRING(key) : YAJL_GET_NUMBER(key);
+		*klen = strlen(ktext);
+	}
+	return ktext;
+}
+
+/* A delta's {"drop":KEY}: the entity is gone. */
+static int load_drop(struct job *job, yajl_val key, char *errstr, size_t errstr_size)
+{
+	size_t klen = 0;
+	const char *ktext = load_key(job, key, &klen);
+
+	if (!ktext) {
+		snprintf(errstr, errstr_size, "a drop line without a key");
+		return -1;
+	}
+	ec_hmap_del(&job->map, ktext, klen);
+	return 0;
+}
+
 /* One snapshot line back into the map. 0, or -1 with errstr. */
 static int load_entity(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
 {
 	const char *kp[] = { "key", NULL }, *sp[] = { "state", NULL }, *tp[] = { "since", NULL },
-		   *vp[] = { "version", NULL };
+		   *vp[] = { "version", NULL }, *dp[] = { "drop", NULL };
 	yajl_val key = yajl_tree_get(root, kp, yajl_t_any), state = yajl_tree_get(root, sp, yajl_t_string);
 	yajl_val since = yajl_tree_get(root, tp, yajl_t_any), version = yajl_tree_get(root, vp, yajl_t_number);
 	const char *ktext, *sname = state ? YAJL_GET_STRING(state) : NULL;
@@ -1307,17 +1389,11 @@ static int load_entity(struct job *job, yajl_val root, char *errstr, size_t errs
 	int st;
 	size_t i, klen = 0;
 
+	if (!key && (key = yajl_tree_get(root, dp, yajl_t_any)))
+		return load_drop(job, key, errstr, errstr_size);
 	if (!key)
 		return load_meta(job, root, errstr, errstr_size);
-	if (YAJL_IS_ARRAY(key) && !load_composite_key(key, &job->key)) {
-		ktext = job->key.buf;
-		klen = job->key.len;
-	} else if (YAJL_IS_STRING(key) || YAJL_IS_NUMBER(key)) {
-		ktext = YAJL_IS_STRING(key) ? YAJL_GET_STRING(key) : YAJL_GET_NUMBER(key);
-		klen = strlen(ktext);
-	} else {
-		ktext = NULL;
-	}
+	ktext = load_key(job, key, &klen);
 	if (!ktext || !sname) {
 		snprintf(errstr, errstr_size, "snapshot line without key or state");
 		return -1;
@@ -1350,13 +1426,12 @@ static int load_entity(struct job *job, yajl_val root, char *errstr, size_t errs
 	return 0;
 }
 
-static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+/* Apply the snapshot lines in TEXT on top of the map. */
+static int load_lines(struct job *job, const char *text, size_t n, char *errstr, size_t errstr_size)
 {
-	struct job *job = ctx;
 	const char *end = text + n;
 	int ret = 0;
 
-	stage_reset(job);
 	while (text < end && !ret) {
 		const char *nl = memchr(text, '\n', (size_t)(end - text));
 		char *one = xstrndup(text, nl ? (size_t)(nl - text) : (size_t)(end - text));
@@ -1375,6 +1450,20 @@ static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_
 	if (!ret)
 		rebuild_timers(job);
 	return ret;
+}
+
+static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	struct job *job = ctx;
+
+	stage_reset(job);
+	return load_lines(job, text, n, errstr, errstr_size);
+}
+
+/* A delta: entities replaced or dropped, on top of the state loaded so far. */
+static int stage_load_changes(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size)
+{
+	return load_lines(ctx, text, n, errstr, errstr_size);
 }
 
 /* ---- the loop ---- */
@@ -1424,6 +1513,7 @@ static void job_release(struct job *job)
 	ec_lc_timers_release(&job->timers);
 	free(job->batch);
 	ec_hmap_release(&job->map);
+	ec_hmap_release(&job->dirty);
 	ec_lifecycle_release(&job->lc);
 	ec_pathset_free(job->ps);
 	free(job->slots);

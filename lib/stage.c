@@ -1,12 +1,35 @@
-/* stage.c: restore and barrier handling with snapshots, shared by every stateful tool. */
+/* stage.c: restore and barrier handling with full and incremental snapshots, shared by every stateful tool. */
 #include "ec.h"
 #include "stage.h"
 #include "ckpt.h"
 #include "jsonw.h"
 #include "log.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* A snapshot's text is written out in pieces of about this size. */
+#define SPILL_BYTES (1 << 20)
+
+/* A snapshot being written: the buffer the tool appends to, then the temp file. */
+struct snapfile {
+	struct ec_buf b;
+	int fd;
+	char *tmp;
+	uint64_t bytes;		/* written to the file so far */
+};
+
+/* The snapshot being written, so ec_stage_spill recognises its buffer. */
+static struct snapfile *current;
+
+/* One snapshot's first line, parsed. */
+struct snaphead {
+	uint64_t full;		/* the full snapshot its chain starts at */
+	uint64_t prev;		/* a delta's base; 0 for a full snapshot */
+	int delta;
+};
 
 void ec_stage_init(struct ec_stage *st, const char *state_dir, const char *fingerprint,
 		   const struct ec_stage_ops *ops, void *ctx)
@@ -20,51 +43,270 @@ void ec_stage_init(struct ec_stage *st, const char *state_dir, const char *finge
 		ec_die(EX_CANTCREAT, "cannot create --state-dir %s: %s", state_dir, strerror(errno));
 }
 
-/* The first line of every snapshot: which tool, which format version, which options. */
-static void snapshot_header(const struct ec_stage *st, struct ec_buf *out)
+/* What every snapshot of this tool and these options starts with. */
+static void header_prefix(const struct ec_stage *st, struct ec_buf *out)
 {
 	ec_buf_addstr(out, "{\"ec_snapshot\":");
 	ec_jsonw_cstr(out, ec_progname);
-	ec_buf_addstr(out, ",\"version\":1,\"config\":");
+	ec_buf_addstr(out, ",\"version\":2,\"config\":");
 	ec_jsonw_cstr(out, st->fingerprint);
+}
+
+/* The first line of a snapshot: the prefix, then its chain. */
+static void snapshot_header(const struct ec_stage *st, const struct snaphead *h, struct ec_buf *out)
+{
+	header_prefix(st, out);
+	ec_buf_addf(out, ",\"full\":%" PRIu64, h->full);
+	if (h->delta)
+		ec_buf_addf(out, ",\"prev\":%" PRIu64, h->prev);
 	ec_buf_addstr(out, "}\n");
 }
 
-static void save_snapshot(struct ec_stage *st, uint64_t id)
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void spill_now(struct snapfile *f)
+{
+	if (!f->b.len)
+		return;
+	if (write_all(f->fd, f->b.buf, f->b.len) < 0)
+		ec_die(EX_IOERR, "writing snapshot %s: %s", f->tmp, strerror(errno));
+	f->bytes += f->b.len;
+	ec_buf_reset(&f->b);
+}
+
+void ec_stage_spill(struct ec_buf *out)
+{
+	if (current && out == &current->b && out->len >= SPILL_BYTES)
+		spill_now(current);
+}
+
+/* fsync the directory DIR so a rename in it survives a crash. */
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = -1;
+
+	if (fd >= 0) {
+		ret = fsync(fd);
+		close(fd);
+	}
+	return ret;
+}
+
+/*
+ * Write snapshot ID as HEAD says, streaming, atomically (temp file, fsync,
+ * rename, fsync dir): the tool's text from save or save_changes. Its size.
+ */
+static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct snaphead *h)
+{
+	struct snapfile f = { EC_BUF_INIT, -1, NULL, 0 };
+	struct ec_buf tmp = EC_BUF_INIT;
+	char *path = ec_snapshot_path(st->state_dir, id);
+
+	ec_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	f.tmp = tmp.buf;
+	f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (f.fd < 0)
+		ec_die(EX_IOERR, "writing snapshot: %s: %s", f.tmp, strerror(errno));
+	snapshot_header(st, h, &f.b);
+	current = &f;
+	if (h->delta)
+		st->ops->save_changes(st->ctx, &f.b);
+	else
+		st->ops->save(st->ctx, &f.b);
+	current = NULL;
+	spill_now(&f);
+	if (fsync(f.fd) < 0 || close(f.fd) < 0)
+		ec_die(EX_IOERR, "writing snapshot %s: %s", f.tmp, strerror(errno));
+	if (rename(f.tmp, path) < 0)
+		ec_die(EX_IOERR, "writing snapshot: rename to %s: %s", path, strerror(errno));
+	if (fsync_dir(st->state_dir) < 0)
+		ec_die(EX_IOERR, "writing snapshot: fsync of %s: %s", st->state_dir, strerror(errno));
+	free(path);
+	ec_buf_release(&tmp);
+	ec_buf_release(&f.b);
+	return f.bytes;
+}
+
+/*
+ * Parse the first line of a snapshot (LINE, N bytes, without its newline)
+ * into H: 0, or -1 when it was made by another tool, version or set of options.
+ */
+static int parse_header(const struct ec_stage *st, const char *line, size_t n, struct snaphead *h)
+{
+	struct ec_buf want = EC_BUF_INIT;
+	char rest[64];
+	size_t len;
+	int used = -1, ret = -1;
+
+	header_prefix(st, &want);
+	len = want.len;
+	if (n < len || memcmp(line, want.buf, len) || n - len >= sizeof(rest))
+		goto cleanup;
+	memcpy(rest, line + len, n - len);
+	rest[n - len] = 0;
+	memset(h, 0, sizeof(*h));
+	if (sscanf(rest, ",\"full\":%" SCNu64 "%n", &h->full, &used) != 1 || used < 0)
+		goto cleanup;
+	if (!strcmp(rest + used, "}")) {
+		ret = 0;
+		goto cleanup;
+	}
+	used = -1;
+	if (sscanf(rest, ",\"full\":%*u,\"prev\":%" SCNu64 "}%n", &h->prev, &used) != 1 || used < 0 ||
+	    rest[used])
+		goto cleanup;
+	h->delta = 1;
+	ret = 0;
+cleanup:
+	ec_buf_release(&want);
+	return ret;
+}
+
+static void die_missing(uint64_t restore_id, const char *path)
+{
+	ec_die(EX_NOINPUT, "restore %" PRIu64 ": snapshot %s is missing: the state of that "
+	       "checkpoint is lost; start the pipeline afresh (remove the ack file) or restore it",
+	       restore_id, path);
+}
+
+/* The header of snapshot ID: 0, 1 if the file does not exist, -1 if it is not ours (errstr). */
+static int read_header(const struct ec_stage *st, uint64_t id, struct snaphead *h, char *errstr,
+		       size_t errstr_size)
+{
+	char *path = ec_snapshot_path(st->state_dir, id), *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp = fopen(path, "re");
+	int ret = -1;
+
+	if (!fp) {
+		if (errno == ENOENT)
+			ret = 1;
+		else
+			snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	n = getline(&line, &cap, fp);
+	if (n > 0 && line[n - 1] == '\n')
+		n--;
+	if (n <= 0 || parse_header(st, line, (size_t)n, h) < 0) {
+		snprintf(errstr, errstr_size, "snapshot %s was made by another tool, version or "
+			 "set of options; refusing to mix them", path);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (fp)
+		fclose(fp);
+	free(line);
+	free(path);
+	return ret;
+}
+
+/* Load snapshot ID, full or a delta, as part of restore RESTORE_ID. Its size. */
+static uint64_t load_snapshot(struct ec_stage *st, uint64_t restore_id, uint64_t id)
 {
 	struct ec_buf b = EC_BUF_INIT;
 	char err[512], *path = ec_snapshot_path(st->state_dir, id);
-
-	snapshot_header(st, &b);
-	st->ops->save(st->ctx, &b);
-	if (ec_atomic_write(path, b.buf, b.len, err, sizeof(err)) < 0)
-		ec_die(EX_IOERR, "writing snapshot: %s", err);
-	free(path);
-	ec_buf_release(&b);
-}
-
-static void load_snapshot(struct ec_stage *st, uint64_t id)
-{
-	struct ec_buf b = EC_BUF_INIT, want = EC_BUF_INIT;
-	char err[512], *path = ec_snapshot_path(st->state_dir, id);
-	int r = ec_read_file(path, &b, err, sizeof(err));
+	const char *nl;
+	struct snaphead h;
 	size_t header;
+	uint64_t size;
+	int r = ec_read_file(path, &b, err, sizeof(err));
 
 	if (r > 0)
-		ec_die(EX_NOINPUT, "restore %" PRIu64 ": snapshot %s is missing: the state of that "
-		       "checkpoint is lost; start the pipeline afresh (remove the ack file) or restore it", id, path);
+		die_missing(restore_id, path);
 	if (r < 0)
-		ec_die(EX_IOERR, "restore %" PRIu64 ": %s", id, err);
-	snapshot_header(st, &want);
-	header = want.len;
-	if (b.len < header || memcmp(b.buf, want.buf, header))
+		ec_die(EX_IOERR, "restore %" PRIu64 ": %s", restore_id, err);
+	nl = memchr(b.buf, '\n', b.len);
+	if (!nl || parse_header(st, b.buf, (size_t)(nl - b.buf), &h) < 0)
 		ec_die(EX_DATAERR, "restore %" PRIu64 ": snapshot %s was made by another tool, version or "
-		       "set of options; refusing to mix them", id, path);
-	if (st->ops->load(st->ctx, b.buf + header, b.len - header, err, sizeof(err)) < 0)
-		ec_die(EX_DATAERR, "restore %" PRIu64 ": %s: %s", id, path, err);
+		       "set of options; refusing to mix them", restore_id, path);
+	header = (size_t)(nl - b.buf) + 1;
+	if (h.delta)
+		r = st->ops->load_changes(st->ctx, b.buf + header, b.len - header, err, sizeof(err));
+	else
+		r = st->ops->load(st->ctx, b.buf + header, b.len - header, err, sizeof(err));
+	if (r < 0)
+		ec_die(EX_DATAERR, "restore %" PRIu64 ": %s: %s", restore_id, path, err);
+	size = b.len;
 	free(path);
 	ec_buf_release(&b);
-	ec_buf_release(&want);
+	return size;
+}
+
+/*
+ * The chain snapshot ID needs, oldest (the full snapshot) first, into
+ * *CHAIN: its length. Exits when a link is missing or not ours.
+ */
+static size_t find_chain(const struct ec_stage *st, uint64_t id, uint64_t **chain)
+{
+	size_t n = 0, alloc = 0, i;
+	uint64_t at = id, t;
+	struct snaphead h;
+	char err[512];
+
+	*chain = NULL;
+	for (;;) {
+		int r = read_header(st, at, &h, err, sizeof(err));
+		if (r > 0) {
+			char *path = ec_snapshot_path(st->state_dir, at);
+			die_missing(id, path);
+		}
+		if (r < 0)
+			ec_die(EX_DATAERR, "restore %" PRIu64 ": %s", id, err);
+		EC_GROW(*chain, n + 1, alloc);
+		(*chain)[n++] = at;
+		if (!h.delta)
+			break;
+		/* Links point back: a loop or a jump forward is a damaged chain. */
+		if (h.prev >= at || h.full > h.prev)
+			ec_die(EX_DATAERR, "restore %" PRIu64 ": snapshot %" PRIu64 " names a base (%" PRIu64
+			       ") that cannot be", id, at, h.prev);
+		at = h.prev;
+	}
+	for (i = 0; i < n / 2; i++) {
+		t = (*chain)[i];
+		(*chain)[i] = (*chain)[n - 1 - i];
+		(*chain)[n - 1 - i] = t;
+	}
+	return n;
+}
+
+/* Load snapshot ID: its chain's full snapshot, then every delta up to it. */
+static void load_chain(struct ec_stage *st, uint64_t id)
+{
+	uint64_t *chain, size;
+	size_t n = find_chain(st, id, &chain), i;
+
+	if (n > 1 && !st->ops->load_changes)
+		ec_die(EX_DATAERR, "restore %" PRIu64 ": snapshot %" PRIu64 " is a delta this tool cannot "
+		       "apply", id, id);
+	st->delta_bytes = 0;
+	for (i = 0; i < n; i++) {
+		size = load_snapshot(st, id, chain[i]);
+		if (i == 0)
+			st->full_bytes = size;
+		else
+			st->delta_bytes += size;
+	}
+	st->have_base = 1;
+	st->full_id = chain[0];
+	st->last_id = id;
+	free(chain);
 }
 
 static void restore(struct ec_stage *st, const struct ec_line *line, uint64_t id)
@@ -72,6 +314,7 @@ static void restore(struct ec_stage *st, const struct ec_line *line, uint64_t id
 	char err[512];
 
 	st->checkpointing = 1;
+	st->have_base = 0;
 	if (!st->state_dir) {
 		if (id > 0)
 			ec_die(EX_USAGE, "%s:%" PRIu64 ": restore %" PRIu64 " needs --state-dir: without "
@@ -79,11 +322,48 @@ static void restore(struct ec_stage *st, const struct ec_line *line, uint64_t id
 		return;
 	}
 	if (id > 0)
-		load_snapshot(st, id);
+		load_chain(st, id);
 	else
 		st->ops->reset(st->ctx);
 	if (ec_snapshot_prune(st->state_dir, 0, id, err, sizeof(err)) < 0)
 		ec_warn("pruning snapshots: %s", err);
+}
+
+/* Write snapshot ID: a delta on the last one while the chain stays cheap to restore, else full. */
+static void save(struct ec_stage *st, uint64_t id)
+{
+	struct snaphead h = { id, 0, 0 };
+	uint64_t size;
+
+	if (st->ops->save_changes && st->have_base && st->last_id < id && st->delta_bytes <= st->full_bytes) {
+		h.full = st->full_id;
+		h.prev = st->last_id;
+		h.delta = 1;
+	}
+	size = write_snapshot(st, id, &h);
+	if (h.delta) {
+		st->delta_bytes += size;
+	} else {
+		st->full_id = id;
+		st->full_bytes = size;
+		st->delta_bytes = 0;
+	}
+	st->have_base = 1;
+	st->last_id = id;
+}
+
+/*
+ * The oldest snapshot to keep so that snapshot ACKED can be restored: the
+ * full snapshot its chain starts at (ACKED itself when unknown).
+ */
+static uint64_t keep_from(const struct ec_stage *st, uint64_t acked)
+{
+	struct snaphead h;
+	char err[512];
+
+	if (acked && read_header(st, acked, &h, err, sizeof(err)) == 0 && h.full <= acked)
+		return h.full;
+	return acked;
 }
 
 static void barrier(struct ec_stage *st, uint64_t id, uint64_t acked)
@@ -96,8 +376,8 @@ static void barrier(struct ec_stage *st, uint64_t id, uint64_t acked)
 		return;
 	}
 	st->checkpointing = 1;
-	save_snapshot(st, id);
-	if (ec_snapshot_prune(st->state_dir, acked, UINT64_MAX, err, sizeof(err)) < 0)
+	save(st, id);
+	if (ec_snapshot_prune(st->state_dir, keep_from(st, acked), UINT64_MAX, err, sizeof(err)) < 0)
 		ec_warn("pruning snapshots: %s", err);
 }
 

@@ -3,6 +3,17 @@
  * once for every tool that keeps state (ec-window, ec-state, ec-join): on
  * restore K load snapshot K, on barrier N write snapshot N atomically and
  * prune by "acked", forward every control record in order.
+ *
+ * Snapshots are incremental when the tool can say what changed: snapshot N
+ * is then either full or a delta on snapshot N-1. Its first line says which:
+ *   {"ec_snapshot":TOOL,"version":2,"config":FINGERPRINT,"full":F}
+ *   {"ec_snapshot":TOOL,"version":2,"config":FINGERPRINT,"full":F,"prev":P}
+ * F is the id of the full snapshot the chain starts at (N itself for a full
+ * one), P the snapshot the delta applies to. A full snapshot is written when
+ * the deltas since the last full one add up to more bytes than it, so a
+ * restore reads at most about twice a full snapshot. Restore K loads F, then
+ * each delta up to K in order; pruning by "acked" keeps the whole chain that
+ * snapshot "acked" needs. A missing link is a lost state: refused.
  */
 #ifndef EC_STAGE_H
 #define EC_STAGE_H
@@ -14,10 +25,22 @@
 struct ec_stage_ops {
 	/* Forget everything (restore 0). */
 	void (*reset)(void *ctx);
-	/* Append the state as text (NDJSON is the convention). */
+	/*
+	 * Append the state as text (NDJSON is the convention). A tool that
+	 * tracks changes clears its marks: the next delta starts from here.
+	 * OUT is written to the snapshot file as it grows: call
+	 * ec_stage_spill(OUT) between lines to keep it small.
+	 */
 	void (*save)(void *ctx, struct ec_buf *out);
 	/* Replace the state with a saved one: 0, or -1 with errstr. */
 	int (*load)(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
+	/*
+	 * Optional (both or neither): append only what changed since the last
+	 * save or save_changes, then clear the marks; and apply such a delta
+	 * on top of the state loaded so far (keys upserted or deleted).
+	 */
+	void (*save_changes)(void *ctx, struct ec_buf *out);
+	int (*load_changes)(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
 };
 
 struct ec_stage {
@@ -27,6 +50,10 @@ struct ec_stage {
 	void *ctx;
 	int checkpointing;		/* a restore record was seen */
 	int warned;
+	/* The chain the next delta extends (have_base 0: the next snapshot is full). */
+	int have_base;
+	uint64_t last_id, full_id;
+	uint64_t full_bytes, delta_bytes;	/* the full snapshot's size, the deltas' since */
 };
 
 /*
@@ -50,5 +77,12 @@ void ec_stage_control(struct ec_stage *st, const struct ec_line *line, struct ec
  * before it calls ec_stage_control, and the barrier that follows acknowledges it.
  */
 int ec_stage_is_end(const struct ec_line *line);
+
+/*
+ * Within ops->save or ops->save_changes: write what OUT holds to the
+ * snapshot file once it is large, so a snapshot never sits whole in memory.
+ * Does nothing to a buffer that is not the stage's.
+ */
+void ec_stage_spill(struct ec_buf *out);
 
 #endif

@@ -48,6 +48,57 @@ teardown() {
 	grep -q '"follow":' "$T/state/snapshot-3.ndjson"
 }
 
+@test "ec-join: a restore from a chain of delta snapshots equals an uninterrupted run; pruning keeps the chain" {
+	"$EC_BIN/ec-gen" --orders 2000 --seed 7 --ack "$T/ack" --checkpoint-records 300 >"$T/gen"
+	# As if the sink acknowledged each barrier at once: barrier N says acked N-1.
+	awk '/"_ec":"barrier"/ { match($0, /"id":[0-9]+/); id = substr($0, RSTART + 5, RLENGTH - 5)
+		sub(/"acked":[0-9]+/, "\"acked\":" (id - 1)) } { print }' "$T/gen" >"$T/in"
+	args=(--time .ts_ms --max-delay 30s --dim products --dim orders --follow orders --drop-dims
+		--attach 'order_items: category = products[.after.product_id].category'
+		--attach 'order_items: order_status = orders[.after.order_id].status' --state-dir "$T/state")
+	"$J" "${args[@]}" <"$T/in" >"$T/want"
+	rm -rf "$T/state"
+	n=$(grep -n '"_ec":"barrier","id":20,' "$T/in" | cut -d: -f1)
+	[ -n "$n" ]
+	head -n "$n" "$T/in" | "$J" "${args[@]}" >"$T/run1"
+	# Acked 19 needs the chain from the full snapshot it starts at: every link is kept, nothing older.
+	full=$(head -n 1 "$T/state/snapshot-19.ndjson" | sed -n 's/.*,"full":\([0-9]*\).*/\1/p')
+	[ "$full" -gt 1 ] && [ "$full" -le 19 ]
+	head -n 1 "$T/state/snapshot-$full.ndjson" | grep -q ",\"full\":$full}\$"
+	for ((i = 1; i <= 20; i++)); do
+		if [ "$i" -lt "$full" ]; then
+			[ ! -e "$T/state/snapshot-$i.ndjson" ]
+		else
+			[ -e "$T/state/snapshot-$i.ndjson" ]
+		fi
+	done
+	# Crash after the last barrier whose snapshot is a delta, at least two deep in its chain.
+	k=$(for f in "$T/state"/snapshot-*.ndjson; do head -n 1 "$f" | sed -n 's/.*,"prev":\([0-9]*\)}$/\1/p'; done |
+		sort -n | tail -n 1)
+	k=$((k + 1))
+	full=$(head -n 1 "$T/state/snapshot-$k.ndjson" | sed -n 's/.*,"full":\([0-9]*\).*/\1/p')
+	[ "$k" -ge "$((full + 2))" ]
+	# Deltas hold what changed: together far less than writing the whole state each time.
+	[ "$(cat $(seq -f "$T/state/snapshot-%g.ndjson" "$((full + 1))" "$k") | wc -c)" -lt \
+		"$(($(wc -c <"$T/state/snapshot-$full.ndjson") * (k - full)))" ]
+	# Re-emitted followers are written as their new times only; new ones with their fact as it came.
+	cat $(seq -f "$T/state/snapshot-%g.ndjson" "$((full + 1))" "$k") >"$T/deltas"
+	grep -q '^{"uptos":1,"key":"[0-9]*","upto":\[[0-9,]*\]}$' "$T/deltas"
+	grep -q '^{"follow":1,"key":"[0-9]*","upto":[0-9]*,"fact":{"before":' "$T/deltas"
+	sed "/\"_ec\":\"barrier\",\"id\":$k,/q" "$T/run1" >"$T/out1"
+	n=$(grep -n "\"_ec\":\"barrier\",\"id\":$k," "$T/in" | cut -d: -f1)
+	cp -r "$T/state" "$T/kept"
+	{ echo "{\"_ec\":\"restore\",\"id\":$k}"; tail -n +"$((n + 1))" "$T/in"; } | "$J" "${args[@]}" >"$T/out2"
+	grep -v '"_ec"' "$T/want" >"$T/a"
+	cat "$T/out1" "$T/out2" | grep -v '"_ec"' >"$T/b"
+	cmp "$T/a" "$T/b" || { show_diff chain "$T/a" "$T/b"; return 1; }
+	# A missing link is a lost state: refused, as a missing snapshot is.
+	rm "$T/kept/snapshot-$((full + 1)).ndjson"
+	run "$J" "${args[@]/$T\/state/$T/kept}" <<<"{\"_ec\":\"restore\",\"id\":$k}"
+	[ "$status" -eq 66 ]
+	[[ "$output" == *"snapshot-$((full + 1)).ndjson is missing"* ]]
+}
+
 @test "ec-join: an end record decides every waiting and followed fact before the last barrier" {
 	"$EC_BIN/ec-gen" --orders 300 --seed 7 --ack "$T/ack" --checkpoint-records 500 >"$T/in"
 	grep -qxF '{"_ec":"end"}' "$T/in"
