@@ -9,8 +9,10 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-static int write_all(int fd, const char *p, size_t n)
+int ec_write_all(int fd, const void *data, size_t n)
 {
+	const char *p = data;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
@@ -24,17 +26,24 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* fsync the directory holding PATH so a rename in it survives a crash. */
-static int fsync_parent_dir(const char *path)
+int ec_fsync_dir(const char *dir)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), ret = -1;
+	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = -1;
 
 	if (fd >= 0) {
 		ret = fsync(fd);
 		close(fd);
 	}
+	return ret;
+}
+
+/* fsync the directory holding PATH so a rename in it survives a crash. */
+static int fsync_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	int ret = ec_fsync_dir(dir);
+
 	free(dir);
 	return ret;
 }
@@ -50,7 +59,7 @@ int ec_atomic_write(const char *path, const void *data, size_t n, char *errstr, 
 		snprintf(errstr, errstr_size, "%s: %s", tmp.buf, strerror(errno));
 		goto cleanup;
 	}
-	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) {
+	if (ec_write_all(fd, data, n) < 0 || fsync(fd) < 0) {
 		snprintf(errstr, errstr_size, "%s: %s", tmp.buf, strerror(errno));
 		goto cleanup;
 	}

@@ -4,6 +4,12 @@
 
 #include "ec.h"
 
+/* Write all N bytes of DATA to FD, again after EINTR and short writes. 0, or -1 (errno). */
+int ec_write_all(int fd, const void *data, size_t n);
+
+/* fsync directory DIR ("" is "/") so that a rename or a new name in it survives a crash. 0, or -1. */
+int ec_fsync_dir(const char *dir);
+
 /* Write DATA to PATH atomically: temp file, fsync, rename, fsync dir. 0, or -1. */
 int ec_atomic_write(const char *path, const void *data, size_t n, char *errstr, size_t errstr_size);
 

@@ -1,5 +1,6 @@
 /* lake.c: partition templates, safe key names, and compressed objects written to a directory or S3. */
 #include "ec.h"
+#include "ckpt.h"
 #include "lake.h"
 #include "hmap.h"
 #include "jsonw.h"
@@ -373,34 +374,6 @@ struct ec_lake_dest {
 	char *made_dir;		/* file: the directory last made sure of */
 };
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = -1;
-
-	if (fd >= 0) {
-		ret = fsync(fd);
-		close(fd);
-	}
-	return ret;
-}
-
 /* mkdir -p DIR; a directory made here is made durable in its parent. 0, or -1 with errno. */
 static int make_dirs(char *dir)
 {
@@ -422,7 +395,7 @@ static int make_dirs(char *dir)
 		return errno == EEXIST ? 0 : -1;
 	if (slash) {
 		*slash = '\0';
-		fsync_dir(slash == dir ? "/" : dir);
+		ec_fsync_dir(slash == dir ? "/" : dir);
 		*slash = '/';
 	}
 	return 0;
@@ -576,7 +549,7 @@ static int file_commit(int fd, const char *tmp, const char *path, char *errstr, 
 		return ret;
 	}
 	dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
-	if (fsync_dir(dir) < 0)
+	if (ec_fsync_dir(dir) < 0)
 		snprintf(errstr, errstr_size, "fsync %s: %s", dir, strerror(errno));
 	else
 		ret = 0;
@@ -599,7 +572,7 @@ int ec_lake_dest_put(struct ec_lake_dest *d, const char *key, const void *data, 
 		goto cleanup;
 	ret = EX_IOERR;
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, data, n) < 0) {
+	if (fd < 0 || ec_write_all(fd, data, n) < 0) {
 		snprintf(errstr, errstr_size, "writing %s: %s", tmp.buf, strerror(errno));
 		goto cleanup;
 	}
@@ -920,7 +893,7 @@ static int out_write(struct obj *o, const void *data, size_t n, char *errstr, si
 {
 	int st;
 
-	if (write_all(o->fd, data, n) < 0)
+	if (ec_write_all(o->fd, data, n) < 0)
 		return io_error(o, o->lk->d->kind == DEST_S3 ? "writing the spool" : "writing", errstr, errstr_size);
 	o->out_bytes += n;
 	if (o->lk->d->kind != DEST_S3)
@@ -1062,7 +1035,7 @@ static int feed(struct obj *o, const char *data, size_t n, char *errstr, size_t 
 {
 	if (!o->lk->cfg.tar)
 		return codec_write(o, data, n, errstr, errstr_size);
-	if (write_all(o->raw_fd, data, n) < 0)
+	if (ec_write_all(o->raw_fd, data, n) < 0)
 		return io_error(o, "writing the tar spool", errstr, errstr_size);
 	o->raw_len += n;
 	return 0;

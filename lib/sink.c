@@ -57,21 +57,6 @@ void ec_sink_release(struct ec_sink *s)
 	ec_buf_release(&s->ack_extra);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ec_sink_journal(struct ec_sink *s, uint64_t epoch, const char *key, const char *upload_id,
 		    int done, char *errstr, size_t errstr_size)
 {
@@ -90,7 +75,7 @@ int ec_sink_journal(struct ec_sink *s, uint64_t epoch, const char *key, const ch
 		ec_buf_addstr(&b, ",\"done\":true");
 	ec_buf_addstr(&b, "}\n");
 	/* An intent must be on disk before the output it announces exists; "done" is a hint. */
-	if (write_all(s->journal_fd, b.buf, b.len) < 0 || (!done && fdatasync(s->journal_fd) < 0)) {
+	if (ec_write_all(s->journal_fd, b.buf, b.len) < 0 || (!done && fdatasync(s->journal_fd) < 0)) {
 		snprintf(errstr, errstr_size, "writing the journal %s: %s", s->journal_path, strerror(errno));
 		goto cleanup;
 	}

@@ -62,26 +62,11 @@ static void snapshot_header(const struct ec_stage *st, const struct snaphead *h,
 	ec_buf_addstr(out, "}\n");
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void spill_now(struct snapfile *f)
 {
 	if (!f->b.len)
 		return;
-	if (write_all(f->fd, f->b.buf, f->b.len) < 0)
+	if (ec_write_all(f->fd, f->b.buf, f->b.len) < 0)
 		ec_die(EX_IOERR, "writing snapshot %s: %s", f->tmp, strerror(errno));
 	f->bytes += f->b.len;
 	ec_buf_reset(&f->b);
@@ -91,18 +76,6 @@ void ec_stage_spill(struct ec_buf *out)
 {
 	if (current && out == &current->b && out->len >= SPILL_BYTES)
 		spill_now(current);
-}
-
-/* fsync the directory DIR so a rename in it survives a crash. */
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = -1;
-
-	if (fd >= 0) {
-		ret = fsync(fd);
-		close(fd);
-	}
-	return ret;
 }
 
 /*
@@ -132,7 +105,7 @@ static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct sn
 		ec_die(EX_IOERR, "writing snapshot %s: %s", f.tmp, strerror(errno));
 	if (rename(f.tmp, path) < 0)
 		ec_die(EX_IOERR, "writing snapshot: rename to %s: %s", path, strerror(errno));
-	if (fsync_dir(st->state_dir) < 0)
+	if (ec_fsync_dir(st->state_dir) < 0)
 		ec_die(EX_IOERR, "writing snapshot: fsync of %s: %s", st->state_dir, strerror(errno));
 	free(path);
 	ec_buf_release(&tmp);
