@@ -87,14 +87,6 @@ struct cdc {
 	int64_t last_status_ns, last_activity_ns;
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static const char *dsn_of(const struct settings *set)
 {
 	if (set->dsn)
@@ -173,7 +165,7 @@ static int send_status(struct cdc *c, uint64_t flush, struct ec_pgerr *e)
 		ec_debug("confirmed %s", lsn);
 	}
 	c->confirmed = flush;
-	c->last_status_ns = mono_ns();
+	c->last_status_ns = ec_mono_ns();
 	return 0;
 }
 
@@ -228,7 +220,7 @@ static int housekeeping(struct cdc *c, int idle, struct ec_pgerr *e)
 		return 0;
 	if (set->ack_path && ec_source_due(&c->src) && barrier(c, e) < 0)
 		return -1;
-	now = mono_ns();
+	now = ec_mono_ns();
 	if (idle && set->heartbeat && c->wal_end > c->written &&
 	    now - c->last_activity_ns >= set->heartbeat * 1000000 &&
 	    (!set->ack_path || c->acked >= c->written)) {
@@ -347,7 +339,7 @@ static int on_message(struct cdc *c, const struct ec_pgo_msg *m, struct ec_pgerr
 	case EC_PGO_COMMIT:
 		tx_end(c);
 		c->written = m->end_lsn;
-		c->last_activity_ns = mono_ns();
+		c->last_activity_ns = ec_mono_ns();
 		return housekeeping(c, 0, e);
 	case EC_PGO_INSERT:
 		row(c, m, 'c', NULL, &m->newt);
@@ -414,7 +406,7 @@ static int stream_commit(struct cdc *c, const struct ec_pgo_msg *m, struct ec_pg
 		return -1;
 	tx_end(c);
 	c->written = m->end_lsn;
-	c->last_activity_ns = mono_ns();
+	c->last_activity_ns = ec_mono_ns();
 	return housekeeping(c, 0, e);
 }
 
@@ -681,7 +673,7 @@ static int connect_and_start(struct cdc *c, int first, struct ec_pgerr *e)
 		return -1;
 	ec_lsn_format(c->written, lsn);
 	ec_info("streaming from slot %s at %s", set->slot, lsn);
-	c->last_status_ns = c->last_activity_ns = mono_ns();
+	c->last_status_ns = c->last_activity_ns = ec_mono_ns();
 	return 0;
 }
 
@@ -790,7 +782,7 @@ static int run(const struct settings *set)
 	ec_pgo_init(&c.dec, set->stream_in_progress);
 	c.dec.user_free = ec_pgevent_rel_free;
 	c.spool = ec_pgspool_new();
-	srand((unsigned)(mono_ns() ^ getpid()));
+	srand((unsigned)(ec_mono_ns() ^ getpid()));
 	status = restore(&c);
 	while (!status && ec_run) {
 		if (connect_retrying(&c, 1, &e) < 0) {

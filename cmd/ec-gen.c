@@ -73,22 +73,6 @@ struct gen {
 	uint64_t paced;
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- Output, records, checkpoints and pacing ---- */
 
 static void out_flush(struct gen *g, int to_reader)
@@ -143,7 +127,7 @@ static void sleep_until(int64_t when_ns)
 static void pace(struct gen *g)
 {
 	int64_t due = g->pace_start_ns + (int64_t)((double)g->paced++ * 1e9 / g->set.rate);
-	int64_t now = mono_ns(), until;
+	int64_t now = ec_mono_ns(), until;
 
 	if (now >= due)
 		return;
@@ -157,7 +141,7 @@ static void pace(struct gen *g)
 				until = now + ec_source_wait_ms(&g->src) * 1000000LL;
 		}
 		sleep_until(until);
-		now = mono_ns();
+		now = ec_mono_ns();
 	}
 }
 
@@ -293,7 +277,7 @@ static int run(const struct settings *set)
 		return EX_USAGE;
 	}
 	g.writer = ec_shop_writer_new(set->shop.seed);
-	g.pace_start_ns = mono_ns();
+	g.pace_start_ns = ec_mono_ns();
 	if (set->format == FMT_SQL)
 		ec_shop_write_sql_preamble(g.writer, &g.out, set->shop.tables);
 	simulate(&g);
@@ -440,7 +424,7 @@ int cmd_main(int argc, char **argv)
 			break;
 		case OPT_START:
 			if (!strcmp(optarg, "now"))
-				set.shop.start = wall_ms();
+				set.shop.start = ec_wall_ms();
 			else if (ec_time_parse(optarg, strlen(optarg), &set.shop.start, err, sizeof(err)) < 0)
 				ec_usage_error("--start: %s", err);
 			break;

@@ -1,5 +1,6 @@
 /* pgsnap.c: the published tables read inside a (exported) snapshot as Debezium op "r" events. */
 #include "ec.h"
+#include "timefmt.h"
 #include "pgsnap.h"
 #include "log.h"
 #include <inttypes.h>
@@ -174,14 +175,6 @@ static int snap_begin(struct snap *s, const char *snapname, uint64_t *lsn, uint3
 	return 0;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ec_pgsnap_read(const struct ec_pgsnap_conf *conf, const char *snapname, uint64_t lsn, struct ec_buf *out,
 		   uint64_t *rows, struct ec_pgerr *e)
 {
@@ -199,7 +192,7 @@ int ec_pgsnap_read(const struct ec_pgsnap_conf *conf, const char *snapname, uint
 	tables = snap_tables(&s, e);
 	if (!tables)
 		goto cleanup;
-	pos.ts_ms = wall_ms();
+	pos.ts_ms = ec_wall_ms();
 	pos.lsn = lsn;
 	pos.xid = xmin;
 	for (i = 0; i < PQntuples(tables) && ec_run; i++) {

@@ -1,18 +1,11 @@
 /* source.c: the source role of the checkpoint protocol: ack file, restore and timed barriers. */
 #include "ec.h"
+#include "timefmt.h"
 #include "source.h"
 #include "ckpt.h"
 #include "log.h"
 #include <time.h>
 #include <unistd.h>
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int ec_source_init(struct ec_source *s, const char *ack_path, int64_t interval_ms)
 {
@@ -22,7 +15,7 @@ int ec_source_init(struct ec_source *s, const char *ack_path, int64_t interval_m
 	memset(s, 0, sizeof(*s));
 	s->ack_path = ack_path;
 	s->interval_ms = interval_ms;
-	s->next_due_ns = mono_ns() + interval_ms * 1000000;
+	s->next_due_ns = ec_mono_ns() + interval_ms * 1000000;
 	if (!ack_path)
 		return 0;
 	if (ec_ack_read(ack_path, &ack, err, sizeof(err)) < 0) {
@@ -52,7 +45,7 @@ void ec_source_restore(struct ec_source *s, struct ec_buf *out)
 
 int ec_source_due(const struct ec_source *s)
 {
-	return s->ack_path && mono_ns() >= s->next_due_ns;
+	return s->ack_path && ec_mono_ns() >= s->next_due_ns;
 }
 
 int ec_source_wait_ms(const struct ec_source *s)
@@ -61,7 +54,7 @@ int ec_source_wait_ms(const struct ec_source *s)
 
 	if (!s->ack_path)
 		return -1;
-	left = (s->next_due_ns - mono_ns() + 999999) / 1000000;
+	left = (s->next_due_ns - ec_mono_ns() + 999999) / 1000000;
 	return left < 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
 }
 
@@ -83,6 +76,6 @@ int ec_source_barrier(struct ec_source *s, const char *pos, struct ec_buf *out)
 	}
 	ec_ack_release(&ack);
 	ec_ctl_barrier(out, ++s->id, pos, s->acked);
-	s->next_due_ns = mono_ns() + s->interval_ms * 1000000;
+	s->next_due_ns = ec_mono_ns() + s->interval_ms * 1000000;
 	return moved;
 }

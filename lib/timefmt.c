@@ -749,3 +749,19 @@ void ec_tz_period(const struct ec_tz *tz, int64_t t, char unit, int count,
 	cache->cached_first_day = first;
 	cache->cached_next_day = next;
 }
+
+int64_t ec_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ec_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

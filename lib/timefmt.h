@@ -11,6 +11,11 @@
 
 enum ec_time_unit { EC_UNIT_S, EC_UNIT_MS, EC_UNIT_US, EC_UNIT_NS };
 
+/* The wall clock in epoch milliseconds (only where a record carries processing time). */
+int64_t ec_wall_ms(void);
+/* The monotonic clock in nanoseconds: intervals, timeouts and pacing. */
+int64_t ec_mono_ns(void);
+
 /*
  * The times the parsers accept: 0001-01-01T00:00:00.000Z to
  * 9999-12-31T23:59:59.999Z. Keeping every time (and duration) this small
