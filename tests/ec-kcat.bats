@@ -177,30 +177,38 @@ IN
 
 @test "consume -G: a group of two consumers rebalances; each message reaches one of them" {
 	kafka_cmd 'topic grp 4'
-	# Short group timeouts so that the rebalance takes seconds, not the default 45.
-	X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+	# Short group timeouts so that the rebalance takes seconds, not the default 45; frequent
+	# commits because the mock refuses a commit once a rebalance has begun (Kafka takes it).
+	X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 -X auto.commit.interval.ms=100)
 	wait_for() {
 		for ((i = 0; i < 200; i++)); do
-			grep -q "$1" "$2" && return 0
+			eval "$1" && return 0
 			sleep 0.1
 		done
-		cat "$2"
+		echo "timed out: $1"
+		cat "$T/e1" "$T/e2" 2>/dev/null
 		return 1
 	}
+	lag() { "$KC" list -t grp -G g2 | grep -o '"lag":[0-9]*' | cut -d: -f2 | paste -sd+ | bc; }
 	"$KC" consume -t grp -G g2 -v "${X[@]}" >"$T/c1" 2>"$T/e1" &
 	p1=$!
-	wait_for 'assigned 4 partitions' "$T/e1"
+	wait_for 'grep -q "assigned 4 partitions" "$T/e1"'
 	flat_lines 200 | "$KC" produce -t grp --key .order_id
+	# What the first member wrote is committed before the second one joins.
+	wait_for '[ "$(lag)" = 0 ]'
+	[ "$(wc -l <"$T/c1")" -eq 200 ]
 	"$KC" consume -t grp -G g2 -v "${X[@]}" >"$T/c2" 2>"$T/e2" &
 	p2=$!
 	# The first member gives up half of the partitions to the second.
-	wait_for 'assigned 2 partitions' "$T/e2"
-	wait_for 'revoked 4 partitions' "$T/e1"
-	wait_for 'assigned 2 partitions' "$T/e1"
+	wait_for 'grep -q "assigned 2 partitions" "$T/e2"'
+	wait_for 'grep -q "revoked 4 partitions" "$T/e1"'
+	wait_for 'grep -q "assigned 2 partitions" "$T/e1"'
 	flat_lines 400 | tail -n 200 | "$KC" produce -t grp --key .order_id
-	sleep 2
+	wait_for '[ "$(cat "$T/c1" "$T/c2" | wc -l)" -ge 400 ]'
 	kill "$p1" "$p2"
 	wait "$p1" "$p2" || true
+	# Both members took a share of the second half.
+	[ "$(wc -l <"$T/c1")" -gt 200 ]
 	[ -s "$T/c2" ]
 	cat "$T/c1" "$T/c2" | sort >"$T/all"
 	flat_lines 400 | sort | diff - "$T/all"
