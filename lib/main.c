@@ -26,8 +26,6 @@ static void setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static char out_buf[1 << 16];
-
 int main(int argc, char **argv)
 {
 	const char *slash;
@@ -38,7 +36,6 @@ int main(int argc, char **argv)
 	}
 	/* Character classes from the environment; numbers always in the C locale. */
 	setlocale(LC_CTYPE, "");
-	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	setup_signals();
 	return ec_finish_stdout(cmd_main(argc, argv));
 }

@@ -2,7 +2,6 @@
 #include "ec.h"
 #include "log.h"
 #include <errno.h>
-#include <signal.h>
 #include <unistd.h>
 
 const char *ec_progname = "ec";
@@ -16,20 +15,30 @@ static void EC_NORETURN quiet_exit_on_closed_stdout(void)
 }
 
 /*
- * A stop signal arriving while a write blocks on a full pipe would fail it
- * with EINTR (the handlers have no SA_RESTART, so that reads notice them),
- * and stdio would drop what it held: stop signals wait until the write is
- * done, and the loop sees ec_run right after. Writes are whole buffers, so
- * the two extra system calls do not show.
+ * Records go through this buffer to write(2), not through stdio: a stop
+ * signal arriving while a write blocks on a full pipe fails it with EINTR
+ * (the handlers have no SA_RESTART, so that reads notice them), and stdio
+ * would drop what it held. Here the write is simply done again, and the
+ * loop sees ec_run right after. stdio's stdout is left to --help and the like.
  */
-static void hold_stop_signals(sigset_t *old)
-{
-	sigset_t stop;
+static char out_buf[1 << 16];
+static size_t out_len;
 
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigprocmask(SIG_BLOCK, &stop, old);
+/* Write all of DATA to fd 1: 0, or -1 with errno. */
+static int write_fully(const char *data, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(STDOUT_FILENO, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		data += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static void write_failed(void)
@@ -41,40 +50,37 @@ static void write_failed(void)
 
 void ec_out_write(const void *data, size_t n)
 {
-	sigset_t old;
-	size_t w;
-
-	if (!n)
+	if (n <= sizeof(out_buf) - out_len) {
+		memcpy(out_buf + out_len, data, n);
+		out_len += n;
 		return;
-	hold_stop_signals(&old);
-	w = fwrite_unlocked(data, 1, n, stdout);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (w != n)
-		write_failed();
+	}
+	ec_out_flush();
+	if (n >= sizeof(out_buf)) {
+		if (write_fully(data, n) < 0)
+			write_failed();
+		return;
+	}
+	memcpy(out_buf, data, n);
+	out_len = n;
 }
 
 void ec_out_flush(void)
 {
-	sigset_t old;
-	int r;
+	size_t n = out_len;
 
-	hold_stop_signals(&old);
-	r = fflush(stdout);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
+	out_len = 0;
+	if (n && write_fully(out_buf, n) < 0)
 		write_failed();
 }
 
 /* Flush and close stdout and report an error the user must know about. */
 int ec_finish_stdout(int status)
 {
-	sigset_t old;
-	int r;
+	size_t n = out_len;
 
-	hold_stop_signals(&old);
-	r = fflush(stdout);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (r != 0 || ferror(stdout)) {
+	out_len = 0;
+	if ((n && write_fully(out_buf, n) < 0) || fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno == EPIPE)
 			quiet_exit_on_closed_stdout();
 		fprintf(stderr, "%s: error: write error on stdout: %s\n", ec_progname, strerror(errno));
