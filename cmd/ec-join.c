@@ -1354,17 +1354,27 @@ static void state_reset(void *ctx)
  * facts and row changes are few and always written whole, replacing those
  * loaded before.
  */
+/* The start of a line: OPEN (`{"dim":`), the dimension's index DI and its row KEY. */
+static void save_key(struct ec_buf *out, const char *open, size_t di, const char *key, size_t klen)
+{
+	ec_buf_addstr(out, open);
+	ec_jsonw_u64(out, di);
+	ec_buf_addstr(out, ",\"key\":");
+	ec_jsonw_str(out, key, klen);
+}
+
 static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const struct ec_hmap_entry *e)
 {
 	const struct row *r = e->value;
 	uint32_t k;
 	size_t f;
 
-	ec_buf_addf(out, "{\"dim\":%zu,\"key\":", di);
-	ec_jsonw_str(out, e->key, e->klen);
+	save_key(out, "{\"dim\":", di, e->key, e->klen);
 	ec_buf_addstr(out, ",\"versions\":[");
 	for (k = 0; k < r->n; k++) {
-		ec_buf_addf(out, "%s[%" PRId64 ",", k ? "," : "", r->v[k].time);
+		ec_buf_addstr(out, k ? ",[" : "[");
+		ec_jsonw_i64(out, r->v[k].time);
+		ec_buf_addch(out, ',');
 		if (!r->v[k].vals) {
 			ec_buf_addstr(out, "null]");
 			continue;
@@ -1387,9 +1397,10 @@ static void save_followers(struct ec_buf *out, size_t di, const char *key, size_
 	uint32_t k;
 
 	for (k = 0; k < fl->n; k++) {
-		ec_buf_addf(out, "{\"follow\":%zu,\"key\":", di);
-		ec_jsonw_str(out, key, klen);
-		ec_buf_addf(out, ",\"upto\":%" PRId64 ",\"fact\":", fl->f[k].upto);
+		save_key(out, "{\"follow\":", di, key, klen);
+		ec_buf_addstr(out, ",\"upto\":");
+		ec_jsonw_i64(out, fl->f[k].upto);
+		ec_buf_addstr(out, ",\"fact\":");
 		ec_buf_add(out, fl->f[k].line, fl->f[k].n);
 		ec_buf_addstr(out, "}\n");
 		ec_stage_spill(out);
@@ -1468,8 +1479,7 @@ static void save_dirty_rows(struct job *job, size_t di, struct ec_buf *out)
 		if (row.value && ((struct row *)row.value)->n) {
 			save_row(out, di, d, &row);
 		} else {
-			ec_buf_addf(out, "{\"drop\":%zu,\"key\":", di);
-			ec_jsonw_str(out, e.key, e.klen);
+			save_key(out, "{\"drop\":", di, e.key, e.klen);
 			ec_buf_addstr(out, "}\n");
 		}
 		ec_stage_spill(out);
@@ -1490,15 +1500,16 @@ static void save_dirty_follows(struct job *job, size_t di, struct ec_buf *out)
 	while (ec_hmap_iter_next(&it, &e)) {
 		fl = ec_hmap_get(&d->followers, e.key, e.klen);
 		if (fl && !(*(const unsigned char *)e.value & CHANGED_SET)) {
-			ec_buf_addf(out, "{\"uptos\":%zu,\"key\":", di);
-			ec_jsonw_str(out, e.key, e.klen);
+			save_key(out, "{\"uptos\":", di, e.key, e.klen);
 			ec_buf_addstr(out, ",\"upto\":[");
-			for (k = 0; k < fl->n; k++)
-				ec_buf_addf(out, "%s%" PRId64, k ? "," : "", fl->f[k].upto);
+			for (k = 0; k < fl->n; k++) {
+				if (k)
+					ec_buf_addch(out, ',');
+				ec_jsonw_i64(out, fl->f[k].upto);
+			}
 			ec_buf_addstr(out, "]}\n");
 		} else {
-			ec_buf_addf(out, "{\"unfollow\":%zu,\"key\":", di);
-			ec_jsonw_str(out, e.key, e.klen);
+			save_key(out, "{\"unfollow\":", di, e.key, e.klen);
 			ec_buf_addstr(out, "}\n");
 			if (fl)
 				save_followers(out, di, e.key, e.klen, fl);
@@ -1776,8 +1787,43 @@ static int state_load_changes(void *ctx, const char *text, size_t n, char *errst
 	return load_lines(job, text, n, errstr, errstr_size);
 }
 
+/* About the bytes state_save would write now (the lines' fixed parts estimated). */
+static uint64_t state_full_size(void *ctx)
+{
+	struct job *job = ctx;
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+	const struct followers *fl;
+	const struct row *r;
+	uint64_t bytes = 0;
+	size_t i, f;
+	uint32_t k;
+
+	for (i = 0; i < job->ndims; i++) {
+		ec_hmap_iter_init(&it, &job->dims[i].rows);
+		while (ec_hmap_iter_next(&it, &e)) {
+			r = e.value;
+			bytes += 32 + e.klen;
+			for (k = 0; k < r->n; k++) {
+				bytes += 24;
+				for (f = 0; r->v[k].vals && f < job->dims[i].nfields; f++)
+					bytes += strlen(r->v[k].vals[f]) + 6;
+			}
+		}
+		ec_hmap_iter_init(&it, &job->dims[i].followers);
+		while (ec_hmap_iter_next(&it, &e)) {
+			fl = e.value;
+			for (k = 0; k < fl->n; k++)
+				bytes += 48 + e.klen + fl->f[k].n;
+		}
+	}
+	for (i = 0; i < job->npending; i++)
+		bytes += 48 + job->pending[i].n;
+	return bytes;
+}
+
 static const struct ec_stage_ops stage_ops = {
-	state_reset, state_save, state_load, state_save_changes, state_load_changes
+	state_reset, state_save, state_load, state_save_changes, state_load_changes, state_full_size
 };
 
 /* The settings a snapshot depends on: a snapshot made with others is refused. */

@@ -444,7 +444,7 @@ static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_
 static void stage_save_changes(void *ctx, struct ec_buf *out);
 static int stage_load_changes(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
 static const struct ec_stage_ops stage_ops = {
-	stage_reset, stage_save, stage_load, stage_save_changes, stage_load_changes
+	stage_reset, stage_save, stage_load, stage_save_changes, stage_load_changes, NULL
 };
 
 static void setup(struct job *job)

@@ -302,13 +302,25 @@ static void restore(struct ec_stage *st, const struct ec_line *line, uint64_t id
 		ec_warn("pruning snapshots: %s", err);
 }
 
+/*
+ * Whether the chain is still cheap to restore: its deltas are smaller than its
+ * full snapshot, or it is at most twice the state it holds (most of what a
+ * restore would read is still live; asked only when the first test fails).
+ */
+static int chain_is_cheap(const struct ec_stage *st)
+{
+	if (st->delta_bytes <= st->full_bytes)
+		return 1;
+	return st->ops->full_size && st->full_bytes + st->delta_bytes <= 2 * st->ops->full_size(st->ctx);
+}
+
 /* Write snapshot ID: a delta on the last one while the chain stays cheap to restore, else full. */
 static void save(struct ec_stage *st, uint64_t id)
 {
 	struct snaphead h = { id, 0, 0 };
 	uint64_t size;
 
-	if (st->ops->save_changes && st->have_base && st->last_id < id && st->delta_bytes <= st->full_bytes) {
+	if (st->ops->save_changes && st->have_base && st->last_id < id && chain_is_cheap(st)) {
 		h.full = st->full_id;
 		h.prev = st->last_id;
 		h.delta = 1;

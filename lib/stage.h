@@ -10,8 +10,10 @@
  *   {"ec_snapshot":TOOL,"version":2,"config":FINGERPRINT,"full":F,"prev":P}
  * F is the id of the full snapshot the chain starts at (N itself for a full
  * one), P the snapshot the delta applies to. A full snapshot is written when
- * the deltas since the last full one add up to more bytes than it, so a
- * restore reads at most about twice a full snapshot. Restore K loads F, then
+ * the deltas since the last full one add up to more bytes than it and, if the
+ * tool can estimate the size of its state, the chain is more than twice that:
+ * a restore reads at most about twice the live state, and state that only
+ * grows (mostly new keys) is not written again and again. Restore K loads F, then
  * each delta up to K in order; pruning by "acked" keeps the whole chain that
  * snapshot "acked" needs. A missing link is a lost state: refused.
  */
@@ -41,6 +43,8 @@ struct ec_stage_ops {
 	 */
 	void (*save_changes)(void *ctx, struct ec_buf *out);
 	int (*load_changes)(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
+	/* Optional, with save_changes: about how many bytes a full snapshot would take now. */
+	uint64_t (*full_size)(void *ctx);
 };
 
 struct ec_stage {

@@ -13,6 +13,7 @@ static char dir[64];
 struct kv {
 	int val[26], present[26], dirty[26];
 	size_t pad;		/* lines of padding a full snapshot carries (to make it large) */
+	uint64_t size_hint;	/* what kv_full_size says */
 	int loads, delta_loads;
 };
 
@@ -109,7 +110,7 @@ static int kv_load_changes(void *ctx, const char *text, size_t n, char *errstr, 
 	return kv_apply(kv, text, n, errstr, errstr_size);
 }
 
-static const struct ec_stage_ops kv_ops = { kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes };
+static const struct ec_stage_ops kv_ops = { kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, NULL };
 
 /* Hand the control record TEXT to ST. */
 static void control(struct ec_stage *st, const char *text)
@@ -279,6 +280,45 @@ static void test_full_again_and_prune(void)
 	free(d);
 }
 
+static uint64_t kv_full_size(void *ctx)
+{
+	return ((struct kv *)ctx)->size_hint;
+}
+
+/* With a size estimate, deltas go on past the full snapshot while the chain is at most twice the state. */
+static void test_full_size_estimate(void)
+{
+	static const struct ec_stage_ops ops = {
+		kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, kv_full_size
+	};
+	char *d = sub_dir("estimate");
+	struct kv a = { 0 };
+	struct ec_stage st;
+	long chain;
+	uint64_t id;
+
+	ec_stage_init(&st, d, "opts", &ops, &a);
+	restore(&st, 0);
+	kv_set(&a, 'a', 1);
+	barrier(&st, 1, 0);
+	chain = snapshot_size(d, 1);
+	/* State that grows: the chain stays below twice what a full snapshot would be. */
+	for (id = 2; id <= 12; id++) {
+		kv_set(&a, (char)('a' + id), (int)id);
+		a.size_hint = (uint64_t)chain;
+		barrier(&st, id, 0);
+		CHECK(strstr(header(d, id), ",\"full\":1,\"prev\":") != NULL);
+		chain += snapshot_size(d, id);
+	}
+	CHECK(chain > 4 * snapshot_size(d, 1));
+	/* Most of the chain superseded: full again. */
+	a.size_hint = (uint64_t)chain / 3;
+	kv_set(&a, 'z', 26);
+	barrier(&st, 13, 0);
+	CHECK(ends_with(header(d, 13), ",\"full\":13}"));
+	free(d);
+}
+
 /* A large snapshot is written in pieces and reads back whole. */
 static void test_spill(void)
 {
@@ -302,7 +342,7 @@ static void test_spill(void)
 /* A tool without save_changes keeps writing full snapshots. */
 static void test_full_only(void)
 {
-	static const struct ec_stage_ops ops = { kv_reset, kv_save, kv_load, NULL, NULL };
+	static const struct ec_stage_ops ops = { kv_reset, kv_save, kv_load, NULL, NULL, NULL };
 	char *d = sub_dir("full");
 	struct kv a = { 0 };
 	struct ec_stage st;
@@ -326,6 +366,7 @@ int main(void)
 		return 1;
 	RUN(test_chain_restore);
 	RUN(test_full_again_and_prune);
+	RUN(test_full_size_estimate);
 	RUN(test_spill);
 	RUN(test_full_only);
 	{
