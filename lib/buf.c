@@ -70,19 +70,6 @@ void ec_buf_grow(struct ec_buf *b, size_t extra)
 		b->buf[0] = '\0';
 }
 
-void ec_buf_add(struct ec_buf *b, const void *data, size_t n)
-{
-	ec_buf_grow(b, n);
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-}
-
-void ec_buf_addstr(struct ec_buf *b, const char *s)
-{
-	ec_buf_add(b, s, strlen(s));
-}
-
 void ec_buf_vaddf(struct ec_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

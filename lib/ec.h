@@ -76,13 +76,26 @@ struct ec_buf {
 #define EC_BUF_INIT { NULL, 0, 0 }
 
 void ec_buf_grow(struct ec_buf *b, size_t extra);
-void ec_buf_add(struct ec_buf *b, const void *data, size_t n);
-void ec_buf_addstr(struct ec_buf *b, const char *s);
 void ec_buf_addf(struct ec_buf *b, const char *fmt, ...) EC_PRINTF(2, 3);
 void ec_buf_vaddf(struct ec_buf *b, const char *fmt, va_list ap);
 void ec_buf_reset(struct ec_buf *b);
 void ec_buf_release(struct ec_buf *b);
 char *ec_buf_detach(struct ec_buf *b, size_t *len);
+
+/* Inline so that adding a literal copies a length known at compile time. */
+static inline void ec_buf_add(struct ec_buf *b, const void *data, size_t n)
+{
+	if (EC_UNLIKELY(b->len + n + 1 > b->alloc))
+		ec_buf_grow(b, n);
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+static inline void ec_buf_addstr(struct ec_buf *b, const char *s)
+{
+	ec_buf_add(b, s, strlen(s));
+}
 
 static inline void ec_buf_addch(struct ec_buf *b, char c)
 {

@@ -37,6 +37,9 @@ int ec_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* Bytes written as they are inside a JSON string: printable ASCII but '"' (0x22) and '\\' (0x5c). */
+static const unsigned char plain[256] = { [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1 };
+
 void ec_jsonw_str(struct ec_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -49,7 +52,7 @@ void ec_jsonw_str(struct ec_buf *b, const char *s, size_t n)
 		size_t k;
 
 		/* Copy plain ASCII in one go; escape the rest one character at a time. */
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		while (p < end && plain[*p])
 			p++;
 		if (p > run) {
 			ec_buf_grow(b, (size_t)(p - run) + 1);
@@ -99,13 +102,25 @@ void ec_jsonw_key(struct ec_buf *b, const char *key)
 
 void ec_jsonw_u64(struct ec_buf *b, uint64_t v)
 {
+	/* Two digits a step: times in milliseconds have thirteen. */
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[24];
 	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		i -= 2;
+		memcpy(tmp + i, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(tmp + i, pairs + 2 * v, 2);
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
 	ec_buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 
