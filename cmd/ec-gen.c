@@ -285,12 +285,8 @@ static int run(const struct settings *set)
 		ec_warn("%s: position %" PRIu64 " is beyond the end of this history (%" PRIu64
 			" records): were the options or the seed changed?", set->ack_path, g.skip, g.pos);
 	if (set->ack_path && ec_run) {
-		/*
-		 * The history is complete: stages write what they would write at the
-		 * end of their input before the last barrier, so that it is acknowledged
-		 * too. A stop signal is no end: the restart completes the history.
-		 */
-		ec_buf_addstr(&g.out, "{\"_ec\":\"end\"}\n");
+		/* The history is complete; after a stop signal the restart completes it. */
+		ec_buf_addstr(&g.out, EC_END_RECORD);
 		barrier(&g);
 	} else if (set->ack_path && (g.pos != g.last_barrier_pos || !g.barriers_sent)) {
 		barrier(&g);

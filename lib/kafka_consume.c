@@ -15,7 +15,7 @@ struct cpart {
 	int32_t partition;
 	int64_t start;		/* an offset or RD_KAFKA_OFFSET_* */
 	int64_t next;		/* next offset to read, -1 before the first message */
-	int done;		/* at its end (--exit-at-end) or past --until */
+	int done;		/* DONE_EOF: at its end (--exit-at-end); DONE_UNTIL: past --until */
 	int assigned;
 };
 
@@ -323,10 +323,12 @@ static void assign_static(struct consumer *c)
 
 /* ---- output ---- */
 
-static void mark_done(struct consumer *c, struct cpart *p)
+enum { DONE_EOF = 1, DONE_UNTIL };
+
+static void mark_done(struct consumer *c, struct cpart *p, int why)
 {
 	if (p && p->assigned && !p->done) {
-		p->done = 1;
+		p->done = why;
 		c->ndone++;
 	}
 	if (c->nassigned && c->ndone >= c->nassigned)
@@ -473,7 +475,7 @@ static void handle_message(struct consumer *c, rd_kafka_message_t *m)
 	if (c->set->group && (!p || !p->assigned))
 		return;
 	if (c->has_until && ts >= c->until_ms) {
-		mark_done(c, p);
+		mark_done(c, p, DONE_UNTIL);
 		return;
 	}
 	if (p)
@@ -701,7 +703,7 @@ static void handle_event(struct consumer *c, rd_kafka_message_t *m)
 {
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (c->set->exit_at_end)
-			mark_done(c, part_get(c, rd_kafka_topic_name(m->rkt), m->partition, 0));
+			mark_done(c, part_get(c, rd_kafka_topic_name(m->rkt), m->partition, 0), DONE_EOF);
 	} else if (m->err) {
 		if (rd_kafka_fatal_error(c->rk, NULL, 0) || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
 		    m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
@@ -714,6 +716,24 @@ static void handle_event(struct consumer *c, rd_kafka_message_t *m)
 }
 
 #define BATCH 1024
+
+/*
+ * Whether every partition was read up to --until: the history this run was
+ * asked for is complete, and (with --ack) the stages write what they would at
+ * the end of their input before the last barrier, so that it is acknowledged
+ * too. --exit-at-end and --count stop an increment: the next run goes on.
+ */
+static int history_ended(const struct consumer *c)
+{
+	size_t i;
+
+	if (!ec_run || !c->has_until || !c->nassigned)
+		return 0;
+	for (i = 0; i < c->nparts; i++)
+		if (c->parts[i].assigned && c->parts[i].done != DONE_UNTIL)
+			return 0;
+	return 1;
+}
 
 /*
  * Take what the consumer queue holds in one batch (one lock, no waiting);
@@ -779,6 +799,8 @@ int ec_kafka_consume(struct ec_kafka_settings *set)
 	}
 	loop(&c);
 	drain(&c);
+	if (set->ack_path && history_ended(&c))
+		ec_out_write(EC_END_RECORD, strlen(EC_END_RECORD));
 	ec_out_flush();
 	if (set->ack_path)
 		barrier(&c);

@@ -28,6 +28,13 @@ struct ec_source {
 int ec_source_init(struct ec_source *s, const char *ack_path, int64_t interval_ms);
 void ec_source_release(struct ec_source *s);
 
+/*
+ * The record a checkpointing source writes when its history is complete,
+ * before its last barrier: stages then write what they would at the end of
+ * their input, and that is acknowledged too. A stop signal is no end.
+ */
+#define EC_END_RECORD "{\"_ec\":\"end\"}\n"
+
 /* Append {"_ec":"restore","id":K} to OUT: the first record a checkpointing source writes. */
 void ec_source_restore(struct ec_source *s, struct ec_buf *out);
 

@@ -285,6 +285,23 @@ positions() {
 	[ "$(kcat -b "$EC_KAFKA_BROKERS" -C -t small -e -q -X isolation.level=read_committed | wc -l)" -eq 2 ]
 }
 
+@test "consume --ack --until: the complete history ends with an end record before the last barrier; -e does not end it" {
+	flat_lines 600 | "$KC" produce -t orders -p 3 --timestamp .event_time
+	"$KC" consume -t orders --partitions 3 --until 2026-11-01T00:07:00Z --ack "$T/a1" >"$T/o1"
+	[ "$(grep -vc '"_ec"' "$T/o1")" -eq 420 ]
+	[ "$(tail -n 2 "$T/o1" | head -n 1)" = '{"_ec":"end"}' ]
+	tail -n 1 "$T/o1" | grep -q '^{"_ec":"barrier","id":1,'
+	# An increment (-e) stops, it does not end: the next run goes on from its position.
+	"$KC" consume -t orders --partitions 3 -e --ack "$T/a2" >"$T/o2"
+	[ "$(grep -vc '"_ec"' "$T/o2")" -eq 600 ]
+	run grep -c '"_ec":"end"' "$T/o2"
+	[ "$output" = 0 ]
+	# The partition's end before --until: the history asked for is not complete yet.
+	"$KC" consume -t orders --partitions 3 -e --until 2099-01-01 --ack "$T/a3" >"$T/o3"
+	run grep -c '"_ec":"end"' "$T/o3"
+	[ "$output" = 0 ]
+}
+
 @test "consume --ack: resumes from the acknowledged offsets, commits them to the group" {
 	flat_lines 300 | "$KC" produce -t orders --key .order_id
 	kafka_cmd 'topic copy 8'
