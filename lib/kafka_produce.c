@@ -510,6 +510,11 @@ static int is_delete(struct producer *p)
 /* The record's topic: -t's template rendered. 0, or -1 with errstr. */
 static int record_topic(struct producer *p, struct ptopic **t, char *errstr, size_t errstr_size)
 {
+	/* A plain name renders the same every time: once is enough. */
+	if (EC_LIKELY(p->last) && ec_kafka_tmpl_is_static(p->tmpl)) {
+		*t = p->last;
+		return 0;
+	}
 	if (ec_kafka_tmpl_render(p->tmpl, p->slots, &p->topic, errstr, errstr_size) < 0)
 		return -1;
 	*t = topic_get(p, p->topic.buf);
