@@ -50,6 +50,9 @@ static void write_failed(void)
 
 void ec_out_write(const void *data, size_t n)
 {
+	/* An empty ec_buf has no buffer at all: memcpy must not see its NULL. */
+	if (!n)
+		return;
 	if (n <= sizeof(out_buf) - out_len) {
 		memcpy(out_buf + out_len, data, n);
 		out_len += n;
