@@ -1,6 +1,7 @@
 /* kafka.c: what ec-kcat's subcommands share: client configuration, topic templates, partition lists, times, dedup marks. */
 #include "ec.h"
 #include "kafka.h"
+#include "log.h"
 #include "jsonw.h"
 #include "path.h"
 #include <ctype.h>
@@ -31,11 +32,25 @@ int ec_kafka_prop_given(const struct ec_kafka_settings *set, const char *name)
 	return 0;
 }
 
+/*
+ * librdkafka's own messages (syslog levels) through the tool's log, so that
+ * -q and --log-format json apply to them too. Its errors are mostly passing
+ * ones (a broker down, retried): warnings; what is fatal reaches the tool
+ * through its error and delivery reports. -X debug=... output shows with -v.
+ */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	ec_log(level <= 4 ? EC_LOG_WARN : EC_LOG_INFO, "librdkafka %s: %s", fac, buf);
+}
+
 rd_kafka_conf_t *ec_kafka_conf_new(const struct ec_kafka_settings *set, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char *name, *eq;
 	int i;
+
+	rd_kafka_conf_set_log_cb(conf, kafka_log);
 
 	if (set->brokers && ec_kafka_conf_set(conf, "bootstrap.servers", set->brokers, errstr, errstr_size) < 0)
 		goto fail;

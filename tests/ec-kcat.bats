@@ -129,6 +129,13 @@ IN
 	run "$KC" produce -t small --timeout 2s <<<'{"id":1}'
 	[ "$status" -eq 69 ]
 	[[ $output == *"stdin:1: delivery failed: "* ]]
+	# librdkafka's own messages go through the tool's log: JSON with --log-format json, none with -q.
+	"$KC" produce -t small --timeout 1s --log-format json <<<'{"id":1}' 2>"$T/err" || true
+	grep -q '"msg":"librdkafka ' "$T/err"
+	jq -e . "$T/err" >/dev/null
+	run "$KC" produce -t small --timeout 1s -q <<<'{"id":1}'
+	[ "$status" -eq 69 ]
+	[ "${#lines[@]}" -eq 1 ]
 }
 
 @test "consume: kcat -P writes, consume reads objects; other values follow --errors naming topic/partition:offset" {
