@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """committed.py: the committed dataset of an ec-s3put file:// lake, in a canonical order.
 
-Usage: committed.py [--complete] LAKE_DIR [ACK_FILE]
+Usage: committed.py [--complete | --listed] [--uri URI] LAKE_DIR [ACK_FILE]
 
 The committed objects are those listed in PREFIX/_manifests/epoch-N.json with N at most
 the id in ACK_FILE (every manifest without an ack file: a run without checkpoints).
@@ -15,7 +15,13 @@ listed twice, a listed object missing or holding another number of records than 
 manifest says. With --complete (a pipeline that ran to its end) also a manifest beyond
 the acknowledged id and an object file that no committed manifest lists (output of an
 unacknowledged epoch left behind, a temporary file); without it they are not committed
-and left out.
+and left out. With --listed (a run stopped after its last acknowledged checkpoint) also an
+object file that no manifest lists at all, acknowledged or not: unacknowledged manifests
+are not committed, but leftovers of earlier runs that a restore failed to remove are caught.
+
+--uri URI names the objects as the manifests do when LAKE_DIR is a copy of another store
+(s3://BUCKET/PREFIX synced with `aws s3 sync`): an object URI/REL is the file LAKE_DIR/REL.
+The default is file://LAKE_DIR.
 """
 import gzip
 import json
@@ -39,8 +45,9 @@ def acked_id(path):
         return json.load(f)["id"]
 
 
-def committed_objects(lake, ack, complete):
-    """The relative paths of the objects the acknowledged manifests list."""
+def committed_objects(lake, uri_prefix, ack, complete, unacked):
+    """The relative paths of the objects the acknowledged manifests list; those of the
+    manifests beyond the acknowledged id go to the set unacked."""
     mdir = os.path.join(lake, "_manifests")
     names = sorted(os.listdir(mdir)) if os.path.isdir(mdir) else []
     seen = {}
@@ -49,15 +56,17 @@ def committed_objects(lake, ack, complete):
         if not m:
             fail("unexpected file in _manifests: %s" % name)
         epoch = int(m.group(1))
-        if ack is not None and epoch > ack:
-            if complete:
-                fail("manifest %s is beyond the acknowledged checkpoint %d" % (name, ack))
-            continue
+        beyond = ack is not None and epoch > ack
+        if beyond and complete:
+            fail("manifest %s is beyond the acknowledged checkpoint %d" % (name, ack))
         with open(os.path.join(mdir, name)) as f:
             manifest = json.load(f)
         for obj in manifest["objects"]:
             uri = obj["uri"]
-            prefix = "file://" + lake + "/"
+            prefix = uri_prefix + "/"
+            if beyond:
+                unacked.add(uri[len(prefix):] if uri.startswith(prefix) else uri)
+                continue
             if not uri.startswith(prefix):
                 fail("%s: object %s is not below %s" % (name, uri, prefix))
             rel = uri[len(prefix):]
@@ -86,16 +95,31 @@ def sort_key(rel):
 
 def main():
     args = sys.argv[1:]
-    complete = bool(args) and args[0] == "--complete"
-    if complete:
+    complete = listed_only = False
+    uri_prefix = None
+    while args and args[0].startswith("--"):
+        if args[0] == "--complete":
+            complete = True
+        elif args[0] == "--listed":
+            listed_only = True
+        elif args[0] == "--uri" and len(args) > 1:
+            uri_prefix = args[1].rstrip("/")
+            args = args[1:]
+        else:
+            break
         args = args[1:]
-    if len(args) not in (1, 2):
-        fail("usage: committed.py [--complete] LAKE_DIR [ACK_FILE]")
+    if len(args) not in (1, 2) or (complete and listed_only):
+        fail("usage: committed.py [--complete | --listed] [--uri URI] LAKE_DIR [ACK_FILE]")
     lake = os.path.abspath(args[0])
+    if uri_prefix is None:
+        uri_prefix = "file://" + lake
     ack = acked_id(args[1] if len(args) == 2 else None)
-    listed = committed_objects(lake, ack, complete)
+    unacked = set()
+    listed = committed_objects(lake, uri_prefix, ack, complete, unacked)
     if complete:
         check_no_strays(lake, listed)
+    elif listed_only:
+        check_no_strays(lake, unacked.union(listed))
     out = sys.stdout.buffer
     current = None
     for rel in sorted(listed, key=sort_key):
