@@ -123,6 +123,18 @@ alive() {
 	kill -0 "$1" 2>/dev/null
 }
 
+# execed PID: wait (at most 5 s) until the stage runs its tool. A shell killed before its
+# exec, while it opens a named pipe, would leave its neighbour blocked in open(2) for good:
+# that is not what a kill of the tool does.
+execed() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(cat "/proc/$1/comm" 2>/dev/null)" == ec-* ]] && return 0
+		alive "$1" || return 0
+		sleep 0.05
+	done
+}
+
 # chaos KILLS MAX_MS STAGE...: restart the checkpointed pipeline in $T/chaos until KILLS
 # kill -9 have landed on a live stage, each at a random moment below MAX_MS after the
 # start; then run it to its end. Every stage but the victim must exit 0 each time (its
@@ -140,6 +152,7 @@ chaos() {
 		ms=$((RANDOM % max_ms))
 		pipe_start "$@"
 		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+		execed "${PIDS[$victim]}"
 		if alive "${PIDS[$victim]}"; then
 			kill -KILL "${PIDS[$victim]}"
 			landed=$((landed + 1))
