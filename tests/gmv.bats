@@ -30,13 +30,7 @@ teardown_file() {
 setup() {
 	common_setup
 	export PATH="$EC_BIN:$PATH"
-	local tool
-	for tool in ec-gen ec-join ec-state ec-window; do
-		[ -x "$EC_BIN/$tool" ] || {
-			echo "$tool is not built: $EC_BIN/$tool (run make)"
-			return 1
-		}
-	done
+	require_built ec-gen ec-join ec-state ec-window
 }
 
 teardown() {

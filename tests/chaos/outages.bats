@@ -22,13 +22,7 @@ teardown_file() {
 
 setup() {
 	common_setup
-	local tool
-	for tool in ec-cdc ec-gen ec-kcat ec-s3put; do
-		[ -x "$EC_BIN/$tool" ] || {
-			echo "$tool is not built: $EC_BIN/$tool (run make)"
-			return 1
-		}
-	done
+	require_built ec-cdc ec-gen ec-kcat ec-s3put
 	PIDS=()
 	LOAD_PID=
 }

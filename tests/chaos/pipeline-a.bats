@@ -10,13 +10,7 @@ load chaos
 
 setup() {
 	common_setup
-	local tool
-	for tool in ec-gen ec-join ec-state ec-window ec-s3put; do
-		[ -x "$EC_BIN/$tool" ] || {
-			echo "$tool is not built: $EC_BIN/$tool (run make)"
-			return 1
-		}
-	done
+	require_built ec-gen ec-join ec-state ec-window ec-s3put
 	chaos_seed
 }
 

@@ -31,13 +31,7 @@ teardown_file() {
 
 setup() {
 	common_setup
-	local tool
-	for tool in ec-cdc ec-kcat ec-state ec-window ec-s3put ec-gen; do
-		[ -x "$EC_BIN/$tool" ] || {
-			echo "$tool is not built: $EC_BIN/$tool (run make)"
-			return 1
-		}
-	done
+	require_built ec-cdc ec-kcat ec-state ec-window ec-s3put ec-gen
 	command -v kcat >/dev/null || {
 		echo "kcat is not installed (Debian package kcat; tests/helpers/install-deps installs it)"
 		return 1

@@ -35,6 +35,17 @@ common_teardown() {
 	fi
 }
 
+# Fail (never skip) unless every TOOL has been built.
+require_built() {
+	local tool
+	for tool in "$@"; do
+		[ -x "$EC_BIN/$tool" ] || {
+			echo "$tool is not built: $EC_BIN/$tool (run make)"
+			return 1
+		}
+	done
+}
+
 # Skip this test unless TOOL has been built.
 require_tool() {
 	[ -x "$EC_BIN/$1" ] || skip "$1 is not built ($EC_BIN/$1)"
