@@ -97,7 +97,8 @@ struct dim {
 	int follow;		/* --follow: facts joined to a row are emitted again when it changes */
 	struct ec_hmap followers;	/* canonical key -> struct followers */
 	uint64_t follow_bytes;	/* what the followers' snapshot lines take, about */
-	/* Keys changed since the last snapshot: the next delta writes them (value unused). */
+	/* Keys changed since the last snapshot: the next delta writes them (with --state-dir). */
+	int snapshots;
 	struct ec_hmap dirty_rows, dirty_follow;
 };
 
@@ -318,6 +319,7 @@ static void parse_dim(struct job *job, const char *spec)
 	ec_hmap_init(&d->followers, sizeof(struct followers));
 	ec_hmap_init(&d->dirty_rows, 1);
 	ec_hmap_init(&d->dirty_follow, 1);
+	d->snapshots = job->set->state_dir != NULL;
 	job->ndims++;
 }
 
@@ -492,10 +494,17 @@ static void follower_free(struct dim *d, struct follower *f)
 	free(f->line);
 }
 
-/* Note that KEY changed (WHAT, or'ed into the value): the next delta snapshot writes it. */
-static void mark_dirty(struct ec_hmap *dirty, const char *key, size_t klen, int what)
+/*
+ * Note that KEY of D changed (WHAT, or'ed into the value in DIRTY, one of
+ * D's maps): the next delta snapshot writes it. Without snapshots, nothing.
+ */
+static void mark_dirty(const struct dim *d, struct ec_hmap *dirty, const char *key, size_t klen, int what)
 {
-	unsigned char *v = ec_hmap_put(dirty, key, klen, NULL);
+	unsigned char *v;
+
+	if (!d->snapshots)
+		return;
+	v = ec_hmap_put(dirty, key, klen, NULL);
 
 	*v |= (unsigned char)what;
 }
@@ -602,7 +611,7 @@ static void dim_add_version(struct job *job, struct dim *d, const struct ec_buf 
 	r->v[pos].vals = vals;
 	r->n++;
 	row_prune(job, d, r);
-	mark_dirty(&d->dirty_rows, key->buf ? key->buf : "", key->len, CHANGED_SET);
+	mark_dirty(d, &d->dirty_rows, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	job->dims_changed = 1;
 }
 
@@ -860,7 +869,7 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 
 	if (!fl || !r)
 		return 0;
-	mark_dirty(&d->dirty_follow, k, key->len, CHANGED_UPTO);
+	mark_dirty(d, &d->dirty_follow, k, key->len, CHANGED_UPTO);
 	for (v = 0; v < r->n && r->v[v].time <= limit; v++) {
 		/* A change of fields no fact asks for changes nothing a follower would see. */
 		int same = v > 0 && same_fields(d, &r->v[v - 1], &r->v[v]);
@@ -879,7 +888,7 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 		follower_free(d, &fl->f[i]);
 	free(fl->f);
 	ec_hmap_del(&d->followers, k, key->len);
-	mark_dirty(&d->dirty_follow, k, key->len, CHANGED_SET);
+	mark_dirty(d, &d->dirty_follow, k, key->len, CHANGED_SET);
 	return 1;
 }
 
@@ -887,7 +896,7 @@ static void add_follower(struct dim *d, const struct ec_buf *key, const char *re
 {
 	struct followers *fl = ec_hmap_put(&d->followers, key->buf ? key->buf : "", key->len, NULL);
 
-	mark_dirty(&d->dirty_follow, key->buf ? key->buf : "", key->len, CHANGED_SET);
+	mark_dirty(d, &d->dirty_follow, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	if (fl->n == fl->alloc) {
 		fl->alloc = fl->alloc ? 2 * fl->alloc : 2;
 		fl->f = xrealloc(fl->f, fl->alloc * sizeof(*fl->f));
@@ -991,7 +1000,7 @@ static void sweep_followers(struct job *job, int64_t wm)
 					fl->f[kept++] = fl->f[i];
 			}
 			if (kept < fl->n)
-				mark_dirty(&job->dims[di].dirty_follow, e.key, e.klen, CHANGED_SET);
+				mark_dirty(&job->dims[di], &job->dims[di].dirty_follow, e.key, e.klen, CHANGED_SET);
 			fl->n = kept;
 			if (!kept) {
 				free(fl->f);

@@ -1006,15 +1006,21 @@ static void write_alert(struct job *job, const char *key, size_t klen, const str
 	ec_buf_addstr(b, "}\n");
 }
 
-/* One due entry: an alert, an eviction, or nothing when the entity has moved on since. */
-/* Note that entity KEY changed (its key written as FLAGS say): the next delta snapshot writes it. */
+/*
+ * Note that entity KEY changed (its key written as FLAGS say): the next delta
+ * snapshot writes it. Without snapshots (no --state-dir), nothing.
+ */
 static void mark_dirty(struct job *job, const char *key, size_t klen, int flags)
 {
-	uint8_t *f = ec_hmap_put(&job->dirty, key, klen, NULL);
+	uint8_t *f;
 
+	if (!job->set->state_dir)
+		return;
+	f = ec_hmap_put(&job->dirty, key, klen, NULL);
 	*f = (uint8_t)flags;
 }
 
+/* One due entry: an alert, an eviction, or nothing when the entity has moved on since. */
 static void fire(struct job *job, const struct ec_lc_timer *t)
 {
 	size_t klen;
