@@ -99,7 +99,7 @@ struct dim {
 	uint64_t follow_bytes;	/* what the followers' snapshot lines take, about */
 	/* Keys changed since the last snapshot: the next delta writes them (with --state-dir). */
 	int snapshots;
-	struct ec_hmap dirty_rows, dirty_follow;
+	struct ec_hmap dirty_follow;
 };
 
 /* A fact kept because it joins a followed row: emitted again when the row changes. */
@@ -182,6 +182,7 @@ struct job {
 	uint64_t rejected, unmatched;
 	struct ec_stage stage;
 	char *fingerprint;
+	struct ec_journal journal;	/* with snapshots: what changed since the last one */
 };
 
 static void push_spec(const char ***v, size_t *n, size_t *alloc, const char *arg)
@@ -317,7 +318,6 @@ static void parse_dim(struct job *job, const char *spec)
 	}
 	ec_hmap_init(&d->rows, sizeof(struct row));
 	ec_hmap_init(&d->followers, sizeof(struct followers));
-	ec_hmap_init(&d->dirty_rows, 1);
 	ec_hmap_init(&d->dirty_follow, 1);
 	d->snapshots = job->set->state_dir != NULL;
 	job->ndims++;
@@ -477,14 +477,6 @@ static void setup_paths(struct job *job)
 
 /* ---- dimension rows and their versions ---- */
 
-/*
- * What changed about the facts following a row since the last snapshot (the
- * dirty_follow value): only their "upto" times (a row change re-emitted them:
- * the common case, written as one short line), or the set of facts itself.
- */
-#define CHANGED_UPTO 1
-#define CHANGED_SET 2
-
 /* A followed-fact line's bytes besides the fact itself: {"follow":I,"key":K,"upto":T,"fact":...}. */
 #define FOLLOW_LINE_BYTES 64
 
@@ -495,18 +487,14 @@ static void follower_free(struct dim *d, struct follower *f)
 }
 
 /*
- * Note that KEY of D changed (WHAT, or'ed into the value in DIRTY, one of
- * D's maps): the next delta snapshot writes it. Without snapshots, nothing.
+ * Note that the "upto" times of the facts following row KEY of D changed
+ * (a row change re-emitted them): the next delta writes them all as one
+ * short line. Without snapshots, nothing.
  */
-static void mark_dirty(const struct dim *d, struct ec_hmap *dirty, const char *key, size_t klen, int what)
+static void mark_uptos(struct dim *d, const char *key, size_t klen)
 {
-	unsigned char *v;
-
-	if (!d->snapshots)
-		return;
-	v = ec_hmap_put(dirty, key, klen, NULL);
-
-	*v |= (unsigned char)what;
+	if (d->snapshots)
+		ec_hmap_put(&d->dirty_follow, key, klen, NULL);
 }
 
 static void version_release(struct version *v, size_t nfields)
@@ -593,11 +581,88 @@ static void row_prune(struct job *job, struct dim *d, struct row *r)
 	r->n -= drop;
 }
 
+/* ---- the journal of changes for the next delta (lib/stage.h) ---- */
+
+static void save_key(struct ec_buf *out, const char *open, size_t di, const char *key, size_t klen);
+static void save_follower(struct ec_buf *out, size_t di, const char *key, size_t klen, const struct follower *f);
+
+/* The journal to note a change of D in, or NULL: no snapshots, or it is lost. */
+static struct ec_buf *journal(struct job *job, const struct dim *d)
+{
+	return d->snapshots ? ec_journal_buf(&job->journal) : NULL;
+}
+
+/* A version of row KEY of D: {"version":I,"key":K,"time":T,"vals":[V,...]|null}. */
+static void journal_version(struct job *job, const struct dim *d, const struct ec_buf *key, int64_t time,
+			    char **vals)
+{
+	struct ec_buf *j = journal(job, d);
+	size_t f;
+
+	if (!j)
+		return;
+	save_key(j, "{\"version\":", (size_t)(d - job->dims), key->buf ? key->buf : "", key->len);
+	ec_buf_addstr(j, ",\"time\":");
+	ec_jsonw_i64(j, time);
+	if (vals) {
+		ec_buf_addstr(j, ",\"vals\":[");
+		for (f = 0; f < d->nfields; f++) {
+			if (f)
+				ec_buf_addch(j, ',');
+			ec_jsonw_cstr(j, vals[f]);
+		}
+		ec_buf_addstr(j, "]}\n");
+	} else {
+		ec_buf_addstr(j, ",\"vals\":null}\n");
+	}
+	ec_journal_check(&job->journal);
+}
+
+/* Fact F follows row KEY of D now. */
+static void journal_follow(struct job *job, const struct dim *d, const char *key, size_t klen,
+			   const struct follower *f)
+{
+	struct ec_buf *j = journal(job, d);
+
+	if (!j)
+		return;
+	save_follower(j, (size_t)(d - job->dims), key, klen, f);
+	ec_journal_check(&job->journal);
+}
+
+/* The facts following row KEY of D are forgotten. */
+static void journal_unfollow(struct job *job, const struct dim *d, const char *key, size_t klen)
+{
+	struct ec_buf *j = journal(job, d);
+
+	if (!j)
+		return;
+	save_key(j, "{\"unfollow\":", (size_t)(d - job->dims), key, klen);
+	ec_buf_addstr(j, "}\n");
+	ec_journal_check(&job->journal);
+}
+
+/* The facts following row KEY of D are now those of FL. */
+static void journal_refollow(struct job *job, const struct dim *d, const char *key, size_t klen,
+			     const struct followers *fl)
+{
+	uint32_t i;
+
+	journal_unfollow(job, d, key, klen);
+	for (i = 0; i < fl->n; i++)
+		journal_follow(job, d, key, klen, &fl->f[i]);
+}
+
 /* Add a version (VALS NULL: a delete) of the row KEY from TIME on; VALS is taken over. */
 static void dim_add_version(struct job *job, struct dim *d, const struct ec_buf *key, int64_t time, char **vals)
 {
-	struct row *r = ec_hmap_put(&d->rows, key->buf ? key->buf : "", key->len, NULL);
-	uint32_t pos = r->n;
+	struct row *r;
+	uint32_t pos;
+
+	/* Before VALS may be released: the version can be pruned at once. */
+	journal_version(job, d, key, time, vals);
+	r = ec_hmap_put(&d->rows, key->buf ? key->buf : "", key->len, NULL);
+	pos = r->n;
 
 	/* Versions of equal time keep their order of arrival: the last one wins. */
 	while (pos > 0 && r->v[pos - 1].time > time)
@@ -611,7 +676,6 @@ static void dim_add_version(struct job *job, struct dim *d, const struct ec_buf 
 	r->v[pos].vals = vals;
 	r->n++;
 	row_prune(job, d, r);
-	mark_dirty(d, &d->dirty_rows, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	job->dims_changed = 1;
 }
 
@@ -869,7 +933,7 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 
 	if (!fl || !r)
 		return 0;
-	mark_dirty(d, &d->dirty_follow, k, key->len, CHANGED_UPTO);
+	mark_uptos(d, k, key->len);
 	for (v = 0; v < r->n && r->v[v].time <= limit; v++) {
 		/* A change of fields no fact asks for changes nothing a follower would see. */
 		int same = v > 0 && same_fields(d, &r->v[v - 1], &r->v[v]);
@@ -888,15 +952,15 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 		follower_free(d, &fl->f[i]);
 	free(fl->f);
 	ec_hmap_del(&d->followers, k, key->len);
-	mark_dirty(d, &d->dirty_follow, k, key->len, CHANGED_SET);
+	journal_unfollow(job, d, k, key->len);
 	return 1;
 }
 
-static void add_follower(struct dim *d, const struct ec_buf *key, const char *rec, size_t n, int64_t upto)
+static void add_follower(struct job *job, struct dim *d, const struct ec_buf *key, const char *rec, size_t n,
+			 int64_t upto)
 {
 	struct followers *fl = ec_hmap_put(&d->followers, key->buf ? key->buf : "", key->len, NULL);
 
-	mark_dirty(d, &d->dirty_follow, key->buf ? key->buf : "", key->len, CHANGED_SET);
 	if (fl->n == fl->alloc) {
 		fl->alloc = fl->alloc ? 2 * fl->alloc : 2;
 		fl->f = xrealloc(fl->f, fl->alloc * sizeof(*fl->f));
@@ -905,6 +969,7 @@ static void add_follower(struct dim *d, const struct ec_buf *key, const char *re
 	fl->f[fl->n].n = n;
 	d->follow_bytes += n + FOLLOW_LINE_BYTES;
 	fl->f[fl->n].upto = upto;
+	journal_follow(job, d, key->buf ? key->buf : "", key->len, &fl->f[fl->n]);
 	fl->n++;
 }
 
@@ -934,7 +999,7 @@ static void follow_fact(struct job *job, const char *rec, size_t n, int64_t t)
 			continue;	/* the same row twice: follow it once */
 		if (job->chosen[i] && job->chosen[i]->time > upto)
 			upto = job->chosen[i]->time;
-		add_follower(d, &job->keys[i], rec, n, upto);
+		add_follower(job, d, &job->keys[i], rec, n, upto);
 		if (upto < job->changes_upto) {
 			late = xrealloc(late, (nlate + 1) * sizeof(*late));
 			late_dims = xrealloc(late_dims, (nlate + 1) * sizeof(*late_dims));
@@ -993,15 +1058,16 @@ static void sweep_followers(struct job *job, int64_t wm)
 		ec_hmap_iter_init(&it, &job->dims[di].followers);
 		while (ec_hmap_iter_next(&it, &e)) {
 			struct followers *fl = e.value;
+			uint32_t n = fl->n;
 			for (i = kept = 0; i < fl->n; i++) {
 				if (fl->f[i].upto < horizon)
 					follower_free(&job->dims[di], &fl->f[i]);
 				else
 					fl->f[kept++] = fl->f[i];
 			}
-			if (kept < fl->n)
-				mark_dirty(&job->dims[di], &job->dims[di].dirty_follow, e.key, e.klen, CHANGED_SET);
 			fl->n = kept;
+			if (kept < n)
+				journal_refollow(job, &job->dims[di], e.key, e.klen, fl);
 			if (!kept) {
 				free(fl->f);
 				ec_hmap_iter_del(&it);
@@ -1324,15 +1390,14 @@ static void changes_clear(struct job *job)
 	job->change_seq = 0;
 }
 
-/* Forget which keys changed: a snapshot holds them now. */
+/* Forget what changed: a snapshot holds it now. */
 static void dirty_clear(struct job *job)
 {
 	size_t i;
 
-	for (i = 0; i < job->ndims; i++) {
-		ec_hmap_clear(&job->dims[i].dirty_rows);
+	for (i = 0; i < job->ndims; i++)
 		ec_hmap_clear(&job->dims[i].dirty_follow);
-	}
+	ec_journal_clear(&job->journal);
 }
 
 /* Forget every row, waiting fact and followed fact. */
@@ -1411,19 +1476,37 @@ static void save_row(struct ec_buf *out, size_t di, const struct dim *d, const s
 	ec_buf_addstr(out, "]}\n");
 }
 
+/* Every row of dimension DI, a line each. */
+static void save_rows(struct job *job, size_t di, struct ec_buf *out)
+{
+	struct ec_hmap_iter it;
+	struct ec_hmap_entry e;
+
+	ec_hmap_iter_init(&it, &job->dims[di].rows);
+	while (ec_hmap_iter_next(&it, &e)) {
+		save_row(out, di, &job->dims[di], &e);
+		ec_stage_spill(out);
+	}
+}
+
 /* The facts following row KEY of dimension DI, one line each. */
+static void save_follower(struct ec_buf *out, size_t di, const char *key, size_t klen, const struct follower *f)
+{
+	save_key(out, "{\"follow\":", di, key, klen);
+	ec_buf_addstr(out, ",\"upto\":");
+	ec_jsonw_i64(out, f->upto);
+	ec_buf_addstr(out, ",\"fact\":");
+	ec_buf_add(out, f->line, f->n);
+	ec_buf_addstr(out, "}\n");
+}
+
 static void save_followers(struct ec_buf *out, size_t di, const char *key, size_t klen,
 			   const struct followers *fl)
 {
 	uint32_t k;
 
 	for (k = 0; k < fl->n; k++) {
-		save_key(out, "{\"follow\":", di, key, klen);
-		ec_buf_addstr(out, ",\"upto\":");
-		ec_jsonw_i64(out, fl->f[k].upto);
-		ec_buf_addstr(out, ",\"fact\":");
-		ec_buf_add(out, fl->f[k].line, fl->f[k].n);
-		ec_buf_addstr(out, "}\n");
+		save_follower(out, di, key, klen, &fl->f[k]);
 		ec_stage_spill(out);
 	}
 }
@@ -1467,13 +1550,8 @@ static void state_save(void *ctx, struct ec_buf *out)
 	size_t i;
 
 	save_max_time(job, out);
-	for (i = 0; i < job->ndims; i++) {
-		ec_hmap_iter_init(&it, &job->dims[i].rows);
-		while (ec_hmap_iter_next(&it, &e)) {
-			save_row(out, i, &job->dims[i], &e);
-			ec_stage_spill(out);
-		}
-	}
+	for (i = 0; i < job->ndims; i++)
+		save_rows(job, i, out);
 	for (i = 0; i < job->ndims; i++) {
 		if (!job->dims[i].follow)
 			continue;
@@ -1485,70 +1563,42 @@ static void state_save(void *ctx, struct ec_buf *out)
 	dirty_clear(job);
 }
 
-/* The rows of dimension DI changed since the last snapshot: each whole, or dropped. */
-static void save_dirty_rows(struct job *job, size_t di, struct ec_buf *out)
-{
-	struct dim *d = &job->dims[di];
-	struct ec_hmap_iter it;
-	struct ec_hmap_entry e, row;
-
-	ec_hmap_iter_init(&it, &d->dirty_rows);
-	while (ec_hmap_iter_next(&it, &e)) {
-		row.key = e.key;
-		row.klen = e.klen;
-		row.value = ec_hmap_get(&d->rows, e.key, e.klen);
-		if (row.value && ((struct row *)row.value)->n) {
-			save_row(out, di, d, &row);
-		} else {
-			save_key(out, "{\"drop\":", di, e.key, e.klen);
-			ec_buf_addstr(out, "}\n");
-		}
-		ec_stage_spill(out);
-	}
-}
-
-/* The followed rows of dimension DI whose facts changed: forgotten, then those kept. */
-static void save_dirty_follows(struct job *job, size_t di, struct ec_buf *out)
+/* The "upto" times that changed, for each followed row of dimension DI that still has facts. */
+static void save_uptos(struct job *job, size_t di, struct ec_buf *out)
 {
 	struct dim *d = &job->dims[di];
 	struct ec_hmap_iter it;
 	struct ec_hmap_entry e;
 	const struct followers *fl;
-
 	uint32_t k;
 
 	ec_hmap_iter_init(&it, &d->dirty_follow);
 	while (ec_hmap_iter_next(&it, &e)) {
-		fl = ec_hmap_get(&d->followers, e.key, e.klen);
-		if (fl && !(*(const unsigned char *)e.value & CHANGED_SET)) {
-			save_key(out, "{\"uptos\":", di, e.key, e.klen);
-			ec_buf_addstr(out, ",\"upto\":[");
-			for (k = 0; k < fl->n; k++) {
-				if (k)
-					ec_buf_addch(out, ',');
-				ec_jsonw_i64(out, fl->f[k].upto);
-			}
-			ec_buf_addstr(out, "]}\n");
-		} else {
-			save_key(out, "{\"unfollow\":", di, e.key, e.klen);
-			ec_buf_addstr(out, "}\n");
-			if (fl)
-				save_followers(out, di, e.key, e.klen, fl);
+		/* Without facts the journal has its unfollow line. */
+		if (!(fl = ec_hmap_get(&d->followers, e.key, e.klen)))
+			continue;
+		save_key(out, "{\"uptos\":", di, e.key, e.klen);
+		ec_buf_addstr(out, ",\"upto\":[");
+		for (k = 0; k < fl->n; k++) {
+			if (k)
+				ec_buf_addch(out, ',');
+			ec_jsonw_i64(out, fl->f[k].upto);
 		}
+		ec_buf_addstr(out, "]}\n");
 		ec_stage_spill(out);
 	}
 }
 
+/* A delta: the journal, then the "upto" times that changed, then the waiting facts and row changes. */
 static void state_save_changes(void *ctx, struct ec_buf *out)
 {
 	struct job *job = ctx;
 	size_t i;
 
 	save_max_time(job, out);
+	ec_journal_save(&job->journal, out);
 	for (i = 0; i < job->ndims; i++)
-		save_dirty_rows(job, i, out);
-	for (i = 0; i < job->ndims; i++)
-		save_dirty_follows(job, i, out);
+		save_uptos(job, i, out);
 	save_transient(job, out);
 	dirty_clear(job);
 }
@@ -1620,6 +1670,47 @@ static int load_forget(struct job *job, yajl_val root, int followers, char *errs
 	return 0;
 }
 
+/* A version's field values from a snapshot (VALS: an array, or null for a delete) into *TEXTS: 0, or -1. */
+static int load_vals(const struct dim *d, yajl_val vals, char ***texts)
+{
+	size_t f;
+
+	*texts = NULL;
+	if (YAJL_IS_NULL(vals))
+		return 0;
+	if (!YAJL_IS_ARRAY(vals) || vals->u.array.len != d->nfields)
+		return -1;
+	*texts = xcalloc(d->nfields + 1, sizeof(char *));
+	for (f = 0; f < d->nfields; f++)
+		(*texts)[f] = xstrdup(YAJL_IS_STRING(vals->u.array.values[f]) ?
+				      YAJL_GET_STRING(vals->u.array.values[f]) : "null");
+	return 0;
+}
+
+/* {"version":I,"key":K,"time":T,"vals":[V,...]|null} of a delta: a row version added again. */
+static int load_version(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
+{
+	const char *pi[] = { "version", NULL }, *pk[] = { "key", NULL }, *pt[] = { "time", NULL },
+		   *pv[] = { "vals", NULL };
+	yajl_val di = yajl_tree_get(root, pi, yajl_t_number), key = yajl_tree_get(root, pk, yajl_t_string);
+	yajl_val t = yajl_tree_get(root, pt, yajl_t_number), vals = yajl_tree_get(root, pv, yajl_t_any);
+	struct ec_buf kb = EC_BUF_INIT;
+	char **texts;
+	struct dim *d;
+
+	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
+	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !t || !YAJL_IS_INTEGER(t) || !vals ||
+	    load_vals(&job->dims[YAJL_GET_INTEGER(di)], vals, &texts) < 0) {
+		snprintf(errstr, errstr_size, "a row version line of the wrong shape");
+		return -1;
+	}
+	d = &job->dims[YAJL_GET_INTEGER(di)];
+	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
+	dim_add_version(job, d, &kb, YAJL_GET_INTEGER(t), texts);
+	ec_buf_release(&kb);
+	return 0;
+}
+
 static int load_versions(struct job *job, yajl_val root, char *errstr, size_t errstr_size)
 {
 	const char *pd[] = { "dim", NULL }, *pk[] = { "key", NULL }, *pv[] = { "versions", NULL };
@@ -1627,7 +1718,7 @@ static int load_versions(struct job *job, yajl_val root, char *errstr, size_t er
 	yajl_val vs = yajl_tree_get(root, pv, yajl_t_array);
 	struct ec_buf kb = EC_BUF_INIT;
 	struct dim *d;
-	size_t k, f;
+	size_t k;
 
 	if (!di || !YAJL_IS_INTEGER(di) || YAJL_GET_INTEGER(di) < 0 ||
 	    (size_t)YAJL_GET_INTEGER(di) >= job->ndims || !key || !vs)
@@ -1637,21 +1728,13 @@ static int load_versions(struct job *job, yajl_val root, char *errstr, size_t er
 	forget_key(d, YAJL_GET_STRING(key), 0);
 	ec_buf_addstr(&kb, YAJL_GET_STRING(key));
 	for (k = 0; k < vs->u.array.len; k++) {
-		yajl_val v = vs->u.array.values[k], t, vals;
-		char **texts = NULL;
+		yajl_val v = vs->u.array.values[k], t;
+		char **texts;
 		if (!YAJL_IS_ARRAY(v) || v->u.array.len != 2)
 			goto bad;
 		t = v->u.array.values[0];
-		vals = v->u.array.values[1];
-		if (!YAJL_IS_INTEGER(t) || !(YAJL_IS_NULL(vals) ||
-		    (YAJL_IS_ARRAY(vals) && vals->u.array.len == d->nfields)))
+		if (!YAJL_IS_INTEGER(t) || load_vals(d, v->u.array.values[1], &texts) < 0)
 			goto bad;
-		if (YAJL_IS_ARRAY(vals)) {
-			texts = xcalloc(d->nfields + 1, sizeof(char *));
-			for (f = 0; f < d->nfields; f++)
-				texts[f] = xstrdup(YAJL_IS_STRING(vals->u.array.values[f]) ?
-						   YAJL_GET_STRING(vals->u.array.values[f]) : "null");
-		}
 		dim_add_version(job, d, &kb, YAJL_GET_INTEGER(t), texts);
 	}
 	ec_buf_release(&kb);
@@ -1705,7 +1788,7 @@ static int load_follow(struct job *job, yajl_val root, const char *one, size_t n
 	if (change)
 		queue_change(job, (size_t)(d - job->dims), &kb, YAJL_GET_INTEGER(t));
 	else
-		add_follower(d, &kb, text, len, YAJL_GET_INTEGER(t));
+		add_follower(job, d, &kb, text, len, YAJL_GET_INTEGER(t));
 	ec_buf_release(&kb);
 	return 0;
 }
@@ -1716,7 +1799,7 @@ static int load_line(struct job *job, yajl_val root, const char *one, size_t n, 
 	const char *pm[] = { "max_time", NULL }, *pf[] = { "fact", NULL }, *pt[] = { "time", NULL },
 		   *pl[] = { "line", NULL }, *pd[] = { "dim", NULL }, *pfo[] = { "follow", NULL },
 		   *pch[] = { "change", NULL }, *pdr[] = { "drop", NULL }, *puf[] = { "unfollow", NULL },
-		   *pup[] = { "uptos", NULL };
+		   *pup[] = { "uptos", NULL }, *pv[] = { "version", NULL };
 	yajl_val v, fact, t, ln;
 	struct ec_line line = { NULL, 0, "snapshot", 0 };
 	struct ec_jerr jerr;
@@ -1727,6 +1810,8 @@ static int load_line(struct job *job, yajl_val root, const char *one, size_t n, 
 		job->max_time = job->has_time ? YAJL_GET_INTEGER(v) : 0;
 		return 0;
 	}
+	if (yajl_tree_get(root, pv, yajl_t_any))
+		return load_version(job, root, errstr, errstr_size);
 	if (yajl_tree_get(root, pd, yajl_t_any))
 		return load_versions(job, root, errstr, errstr_size);
 	if (yajl_tree_get(root, pdr, yajl_t_any))
@@ -1829,8 +1914,25 @@ static uint64_t state_full_size(void *ctx)
 	return bytes;
 }
 
+/* About the bytes of the next delta: the journal, and a short line per changed "upto" set. */
+static uint64_t state_changes_size(void *ctx)
+{
+	struct job *job = ctx;
+	uint64_t bytes = ec_journal_size(&job->journal);
+	size_t i;
+
+	if (bytes == UINT64_MAX)
+		return bytes;
+	for (i = 0; i < job->ndims; i++)
+		bytes += job->dims[i].dirty_follow.count * 48;
+	for (i = 0; i < job->npending; i++)
+		bytes += 48 + job->pending[i].n;
+	return bytes;
+}
+
 static const struct ec_stage_ops stage_ops = {
-	state_reset, state_save, state_load, state_save_changes, state_load_changes, state_full_size
+	state_reset, state_save, state_load, state_save_changes, state_load_changes, state_full_size,
+	state_changes_size
 };
 
 /* The settings a snapshot depends on: a snapshot made with others is refused. */
@@ -1937,7 +2039,6 @@ static void job_release(struct job *job)
 		struct dim *d = &job->dims[i];
 		ec_hmap_release(&d->rows);
 		ec_hmap_release(&d->followers);
-		ec_hmap_release(&d->dirty_rows);
 		ec_hmap_release(&d->dirty_follow);
 		free_strings(d->fields, d->nfields);
 		free(d->field_after);
@@ -1965,6 +2066,7 @@ static void job_release(struct job *job)
 	free(job->row_slots);
 	free(job->fingerprint);
 	ec_buf_release(&job->out);
+	ec_journal_release(&job->journal);
 	ec_buf_release(&job->tmp);
 	ec_buf_release(&job->fields);
 	ec_buf_release(&job->line);

@@ -152,7 +152,7 @@ struct job {
 	struct ec_lifecycle lc;
 	uint64_t counted;	/* bit per declared state */
 	struct ec_hmap map;
-	struct ec_hmap dirty;	/* keys changed since the last snapshot -> their key flags */
+	struct ec_journal journal;	/* with --state-dir: the entity lines changed since the last snapshot */
 	struct ec_buf out, fields, key, reject_buf;
 	FILE *reject;
 	uint64_t duplicates, stale, quarantined;
@@ -447,8 +447,10 @@ static int stage_load(void *ctx, const char *text, size_t n, char *errstr, size_
 static void stage_save_changes(void *ctx, struct ec_buf *out);
 static int stage_load_changes(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
 static uint64_t stage_full_size(void *ctx);
+static uint64_t stage_changes_size(void *ctx);
 static const struct ec_stage_ops stage_ops = {
-	stage_reset, stage_save, stage_load, stage_save_changes, stage_load_changes, stage_full_size
+	stage_reset, stage_save, stage_load, stage_save_changes, stage_load_changes, stage_full_size,
+	stage_changes_size
 };
 
 static void setup(struct job *job)
@@ -461,7 +463,6 @@ static void setup(struct job *job)
 	setup_timeouts(job);
 	job->max_time = NO_TIME;
 	ec_hmap_init(&job->map, sizeof(struct entity) + job->nmeasures * sizeof(int64_t));
-	ec_hmap_init(&job->dirty, 1);
 	job->slots = xcalloc(ec_pathset_size(job->ps), sizeof(*job->slots));
 	job->fingerprint = make_fingerprint(job);
 	ec_stage_init(&job->stage, job->set->state_dir, job->fingerprint, &stage_ops, job);
@@ -1006,18 +1007,37 @@ static void write_alert(struct job *job, const char *key, size_t klen, const str
 	ec_buf_addstr(b, "}\n");
 }
 
-/*
- * Note that entity KEY changed (its key written as FLAGS say): the next delta
- * snapshot writes it. Without snapshots (no --state-dir), nothing.
- */
-static void mark_dirty(struct job *job, const char *key, size_t klen, int flags)
-{
-	uint8_t *f;
+static void add_entity(struct ec_buf *b, const struct job *job, const struct ec_hmap_entry *en, int snapshot);
 
-	if (!job->set->state_dir)
+/* The journal to note a change in, or NULL: no snapshots (no --state-dir), or it is lost. */
+static struct ec_buf *journal(struct job *job)
+{
+	return job->set->state_dir ? ec_journal_buf(&job->journal) : NULL;
+}
+
+/* Note that entity KEY (written as FLAGS say) is removed: {"drop":KEY}. */
+static void journal_drop(struct job *job, const char *key, size_t klen, int flags)
+{
+	struct ec_buf *j = journal(job);
+
+	if (!j)
 		return;
-	f = ec_hmap_put(&job->dirty, key, klen, NULL);
-	*f = (uint8_t)flags;
+	ec_buf_addstr(j, "{\"drop\":");
+	add_key(j, flags, key, klen);
+	ec_buf_addstr(j, "}\n");
+	ec_journal_check(&job->journal);
+}
+
+/* Note entity E of KEY as it is now: its snapshot line. */
+static void journal_entity(struct job *job, const char *key, size_t klen, struct entity *e)
+{
+	struct ec_buf *j = journal(job);
+	struct ec_hmap_entry en = { key, klen, e };
+
+	if (!j)
+		return;
+	add_entity(j, job, &en, 1);
+	ec_journal_check(&job->journal);
 }
 
 /* One due entry: an alert, an eviction, or nothing when the entity has moved on since. */
@@ -1039,7 +1059,7 @@ static void fire(struct job *job, const struct ec_lc_timer *t)
 		return;
 	}
 	cancel_timers(job, e);
-	mark_dirty(job, key, klen, e->flags);
+	journal_drop(job, key, klen, e->flags);
 	ec_hmap_del(&job->map, key, klen);
 	job->evicted++;
 }
@@ -1085,12 +1105,11 @@ static void apply_change(struct job *job, struct entity *e, int from, const stru
 	if (ch->is_delete) {
 		if (e) {
 			cancel_timers(job, e);
-			mark_dirty(job, ch->key, ch->klen, e->flags);
+			journal_drop(job, ch->key, ch->klen, e->flags);
 			ec_hmap_del(&job->map, ch->key, ch->klen);
 		}
 		return;
 	}
-	mark_dirty(job, ch->key, ch->klen, ch->key_flags);
 	if (!e) {
 		e = ec_hmap_put(&job->map, ch->key, ch->klen, NULL);
 		e->since = NO_TIME;
@@ -1113,6 +1132,7 @@ static void apply_change(struct job *job, struct entity *e, int from, const stru
 		e->amount[i] = (int64_t)ch->amount[i].coef;
 		e->scale[i] = (uint8_t)ch->amount[i].scale;
 	}
+	journal_entity(job, ch->key, ch->klen, e);
 }
 
 static int wanted(const struct job *job, int from, const struct change *ch, int valid,
@@ -1262,7 +1282,7 @@ static void stage_reset(void *ctx)
 	struct job *job = ctx;
 
 	ec_hmap_release(&job->map);
-	ec_hmap_clear(&job->dirty);
+	ec_journal_clear(&job->journal);
 	ec_lc_timers_clear(&job->timers);
 	job->timers_stale = 0;
 	job->max_time = NO_TIME;
@@ -1274,7 +1294,8 @@ static void stage_reset(void *ctx)
  * so which timers have fired, follows from it), then one line per entity.
  * Pending timers are not saved: they follow from each state and since.
  * A delta (lib/stage.h) has the same lines for the entities changed since
- * the snapshot before, replacing them, and {"drop":KEY} for those removed.
+ * the snapshot before, replacing them, and {"drop":KEY} for those removed,
+ * in the order the changes happened (the journal).
  */
 static void save_max_time(struct job *job, struct ec_buf *out)
 {
@@ -1292,7 +1313,7 @@ static void stage_save(void *ctx, struct ec_buf *out)
 
 	save_max_time(job, out);
 	save_entities(job, out, 1);
-	ec_hmap_clear(&job->dirty);
+	ec_journal_clear(&job->journal);
 	if (job->set->dump_path)
 		write_dump(job);
 }
@@ -1309,26 +1330,20 @@ static uint64_t stage_full_size(void *ctx)
 	return job->map.count * line + job->map.long_key_bytes;
 }
 
+static uint64_t stage_changes_size(void *ctx)
+{
+	const struct job *job = ctx;
+
+	return ec_journal_size(&job->journal);
+}
+
 static void stage_save_changes(void *ctx, struct ec_buf *out)
 {
 	struct job *job = ctx;
-	struct ec_hmap_iter it;
-	struct ec_hmap_entry d, en;
 
 	save_max_time(job, out);
-	ec_hmap_iter_init(&it, &job->dirty);
-	while (ec_hmap_iter_next(&it, &d)) {
-		en = d;
-		if ((en.value = ec_hmap_get(&job->map, d.key, d.klen))) {
-			add_entity(out, job, &en, 1);
-		} else {
-			ec_buf_addstr(out, "{\"drop\":");
-			add_key(out, *(const uint8_t *)d.value, d.key, d.klen);
-			ec_buf_addstr(out, "}\n");
-		}
-		ec_stage_spill(out);
-	}
-	ec_hmap_clear(&job->dirty);
+	ec_journal_save(&job->journal, out);
+	ec_journal_clear(&job->journal);
 	if (job->set->dump_path)
 		write_dump(job);
 }
@@ -1536,7 +1551,7 @@ static void job_release(struct job *job)
 	ec_lc_timers_release(&job->timers);
 	free(job->batch);
 	ec_hmap_release(&job->map);
-	ec_hmap_release(&job->dirty);
+	ec_journal_release(&job->journal);
 	ec_lifecycle_release(&job->lc);
 	ec_pathset_free(job->ps);
 	free(job->slots);

@@ -365,7 +365,7 @@ static int state_load(void *ctx, const char *text, size_t n, char *errstr, size_
 	return ec_window_load(job->win, nl + 1, n - (size_t)(nl + 1 - text), errstr, errstr_size);
 }
 
-static const struct ec_stage_ops stage_ops = { state_reset, state_save, state_load, NULL, NULL, NULL };
+static const struct ec_stage_ops stage_ops = { state_reset, state_save, state_load, NULL, NULL, NULL, NULL };
 
 static void setup(struct job *job)
 {

@@ -314,13 +314,24 @@ static int chain_is_cheap(const struct ec_stage *st)
 	return st->ops->full_size && st->full_bytes + st->delta_bytes <= 2 * st->ops->full_size(st->ctx);
 }
 
-/* Write snapshot ID: a delta on the last one while the chain stays cheap to restore, else full. */
+/* Whether the changes would take more bytes than the whole state (when the tool can tell). */
+static int changes_exceed_state(const struct ec_stage *st)
+{
+	return st->ops->changes_size && st->ops->full_size &&
+	       st->ops->changes_size(st->ctx) > st->ops->full_size(st->ctx);
+}
+
+/*
+ * Write snapshot ID: a delta on the last one while the chain stays cheap to
+ * restore and the delta is smaller than the state, else full.
+ */
 static void save(struct ec_stage *st, uint64_t id)
 {
 	struct snaphead h = { id, 0, 0 };
 	uint64_t size;
 
-	if (st->ops->save_changes && st->have_base && st->last_id < id && chain_is_cheap(st)) {
+	if (st->ops->save_changes && st->have_base && st->last_id < id && chain_is_cheap(st) &&
+	    !changes_exceed_state(st)) {
 		h.full = st->full_id;
 		h.prev = st->last_id;
 		h.delta = 1;
@@ -385,4 +396,40 @@ void ec_stage_control(struct ec_stage *st, const struct ec_line *line, struct ec
 		barrier(st, ctl.id, ctl.acked);
 	ec_buf_add(out, line->p, line->n);
 	ec_buf_addch(out, '\n');
+}
+
+void ec_journal_check(struct ec_journal *j)
+{
+	if (j->b.len > EC_JOURNAL_MAX) {
+		ec_buf_release(&j->b);
+		j->lost = 1;
+	}
+}
+
+uint64_t ec_journal_size(const struct ec_journal *j)
+{
+	return j->lost ? UINT64_MAX : j->b.len;
+}
+
+void ec_journal_save(const struct ec_journal *j, struct ec_buf *out)
+{
+	size_t i, n;
+
+	for (i = 0; i < j->b.len; i += n) {
+		n = j->b.len - i < SPILL_BYTES ? j->b.len - i : SPILL_BYTES;
+		ec_buf_add(out, j->b.buf + i, n);
+		ec_stage_spill(out);
+	}
+}
+
+void ec_journal_clear(struct ec_journal *j)
+{
+	ec_buf_reset(&j->b);
+	j->lost = 0;
+}
+
+void ec_journal_release(struct ec_journal *j)
+{
+	ec_buf_release(&j->b);
+	j->lost = 0;
 }

@@ -10,6 +10,7 @@
  *   {"ec_snapshot":TOOL,"version":2,"config":FINGERPRINT,"full":F,"prev":P}
  * F is the id of the full snapshot the chain starts at (N itself for a full
  * one), P the snapshot the delta applies to. A full snapshot is written when
+ * the delta would be larger than it (when the tool can estimate both), or when
  * the deltas since the last full one add up to more bytes than it and, if the
  * tool can estimate the size of its state, the chain is more than twice that:
  * a restore reads at most about twice the live state, and state that only
@@ -45,6 +46,12 @@ struct ec_stage_ops {
 	int (*load_changes)(void *ctx, const char *text, size_t n, char *errstr, size_t errstr_size);
 	/* Optional, with save_changes: about how many bytes a full snapshot would take now. */
 	uint64_t (*full_size)(void *ctx);
+	/*
+	 * Optional, with full_size: about how many bytes save_changes would
+	 * write now. A delta larger than the full snapshot is not written: the
+	 * full one is, which also starts a new chain.
+	 */
+	uint64_t (*changes_size)(void *ctx);
 };
 
 struct ec_stage {
@@ -88,5 +95,35 @@ int ec_stage_is_end(const struct ec_line *line);
  * Does nothing to a buffer that is not the stage's.
  */
 void ec_stage_spill(struct ec_buf *out);
+
+/*
+ * A journal for save_changes: what changed since the last snapshot, as
+ * delta lines appended when it happens, while the data is in cache, rather
+ * than read back from a large state at the barrier. A line repeated for the
+ * same key is fine: a restore applies them in order. Past EC_JOURNAL_MAX
+ * bytes (no barrier for a long time) it is dropped and marked lost; its
+ * size is then UINT64_MAX, so that changes_size makes the next snapshot full.
+ */
+#define EC_JOURNAL_MAX ((size_t)64 << 20)
+
+struct ec_journal {
+	struct ec_buf b;
+	int lost;
+};
+
+/* The buffer to append a line to, or NULL while the journal is lost. */
+static inline struct ec_buf *ec_journal_buf(struct ec_journal *j)
+{
+	return j->lost ? NULL : &j->b;
+}
+/* After a line is appended: drop the journal if it has grown too large. */
+void ec_journal_check(struct ec_journal *j);
+/* Its bytes, for ops->changes_size: UINT64_MAX once lost. */
+uint64_t ec_journal_size(const struct ec_journal *j);
+/* Within ops->save_changes: append the journal to OUT, spilling as it goes. */
+void ec_journal_save(const struct ec_journal *j, struct ec_buf *out);
+/* Empty it: a snapshot holds everything it said. */
+void ec_journal_clear(struct ec_journal *j);
+void ec_journal_release(struct ec_journal *j);
 
 #endif

@@ -110,7 +110,9 @@ static int kv_load_changes(void *ctx, const char *text, size_t n, char *errstr, 
 	return kv_apply(kv, text, n, errstr, errstr_size);
 }
 
-static const struct ec_stage_ops kv_ops = { kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, NULL };
+static const struct ec_stage_ops kv_ops = {
+	kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, NULL, NULL
+};
 
 /* Hand the control record TEXT to ST. */
 static void control(struct ec_stage *st, const char *text)
@@ -289,7 +291,7 @@ static uint64_t kv_full_size(void *ctx)
 static void test_full_size_estimate(void)
 {
 	static const struct ec_stage_ops ops = {
-		kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, kv_full_size
+		kv_reset, kv_save, kv_load, kv_save_changes, kv_load_changes, kv_full_size, NULL
 	};
 	char *d = sub_dir("estimate");
 	struct kv a = { 0 };
@@ -342,7 +344,7 @@ static void test_spill(void)
 /* A tool without save_changes keeps writing full snapshots. */
 static void test_full_only(void)
 {
-	static const struct ec_stage_ops ops = { kv_reset, kv_save, kv_load, NULL, NULL, NULL };
+	static const struct ec_stage_ops ops = { kv_reset, kv_save, kv_load, NULL, NULL, NULL, NULL };
 	char *d = sub_dir("full");
 	struct kv a = { 0 };
 	struct ec_stage st;
