@@ -99,7 +99,6 @@ struct dim {
 	uint64_t follow_bytes;	/* what the followers' snapshot lines take, about */
 	/* Keys changed since the last snapshot: the next delta writes them (with --state-dir). */
 	int snapshots;
-	struct ec_hmap dirty_follow;
 };
 
 /* A fact kept because it joins a followed row: emitted again when the row changes. */
@@ -318,7 +317,6 @@ static void parse_dim(struct job *job, const char *spec)
 	}
 	ec_hmap_init(&d->rows, sizeof(struct row));
 	ec_hmap_init(&d->followers, sizeof(struct followers));
-	ec_hmap_init(&d->dirty_follow, 1);
 	d->snapshots = job->set->state_dir != NULL;
 	job->ndims++;
 }
@@ -486,17 +484,6 @@ static void follower_free(struct dim *d, struct follower *f)
 	free(f->line);
 }
 
-/*
- * Note that the "upto" times of the facts following row KEY of D changed
- * (a row change re-emitted them): the next delta writes them all as one
- * short line. Without snapshots, nothing.
- */
-static void mark_uptos(struct dim *d, const char *key, size_t klen)
-{
-	if (d->snapshots)
-		ec_hmap_put(&d->dirty_follow, key, klen, NULL);
-}
-
 static void version_release(struct version *v, size_t nfields)
 {
 	size_t i;
@@ -627,6 +614,26 @@ static void journal_follow(struct job *job, const struct dim *d, const char *key
 	if (!j)
 		return;
 	save_follower(j, (size_t)(d - job->dims), key, klen, f);
+	ec_journal_check(&job->journal);
+}
+
+/* The facts following row KEY of D (FL) have new "upto" times: {"uptos":I,"key":K,"upto":[T,...]}. */
+static void journal_uptos(struct job *job, const struct dim *d, const char *key, size_t klen,
+			  const struct followers *fl)
+{
+	struct ec_buf *j = journal(job, d);
+	uint32_t i;
+
+	if (!j)
+		return;
+	save_key(j, "{\"uptos\":", (size_t)(d - job->dims), key, klen);
+	ec_buf_addstr(j, ",\"upto\":[");
+	for (i = 0; i < fl->n; i++) {
+		if (i)
+			ec_buf_addch(j, ',');
+		ec_jsonw_i64(j, fl->f[i].upto);
+	}
+	ec_buf_addstr(j, "]}\n");
 	ec_journal_check(&job->journal);
 }
 
@@ -929,11 +936,10 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 	struct followers *fl = ec_hmap_get(&d->followers, k, key->len);
 	const struct row *r = ec_hmap_get(&d->rows, k, key->len);
 	uint32_t v, i;
-	int deleted = 0;
+	int deleted = 0, moved = 0;
 
 	if (!fl || !r)
 		return 0;
-	mark_uptos(d, k, key->len);
 	for (v = 0; v < r->n && r->v[v].time <= limit; v++) {
 		/* A change of fields no fact asks for changes nothing a follower would see. */
 		int same = v > 0 && same_fields(d, &r->v[v - 1], &r->v[v]);
@@ -943,11 +949,15 @@ static int catch_up(struct job *job, struct dim *d, const struct ec_buf *key, in
 					fl->f[i].upto = r->v[v].time;
 				else
 					emit_again(job, &fl->f[i], r->v[v].time);
+				moved = 1;
 			}
 		deleted = !r->v[v].vals;
 	}
-	if (!deleted || v < r->n)
+	if (!deleted || v < r->n) {
+		if (moved)
+			journal_uptos(job, d, k, key->len, fl);
 		return 0;
+	}
 	for (i = 0; i < fl->n; i++)
 		follower_free(d, &fl->f[i]);
 	free(fl->f);
@@ -1390,16 +1400,6 @@ static void changes_clear(struct job *job)
 	job->change_seq = 0;
 }
 
-/* Forget what changed: a snapshot holds it now. */
-static void dirty_clear(struct job *job)
-{
-	size_t i;
-
-	for (i = 0; i < job->ndims; i++)
-		ec_hmap_clear(&job->dims[i].dirty_follow);
-	ec_journal_clear(&job->journal);
-}
-
 /* Forget every row, waiting fact and followed fact. */
 static void state_clear(struct job *job)
 {
@@ -1409,7 +1409,7 @@ static void state_clear(struct job *job)
 		dim_clear(&job->dims[i]);
 		followers_clear(&job->dims[i]);
 	}
-	dirty_clear(job);
+	ec_journal_clear(&job->journal);
 	pending_clear(job);
 	changes_clear(job);
 }
@@ -1560,47 +1560,18 @@ static void state_save(void *ctx, struct ec_buf *out)
 			save_followers(out, i, e.key, e.klen, e.value);
 	}
 	save_transient(job, out);
-	dirty_clear(job);
+	ec_journal_clear(&job->journal);
 }
 
-/* The "upto" times that changed, for each followed row of dimension DI that still has facts. */
-static void save_uptos(struct job *job, size_t di, struct ec_buf *out)
-{
-	struct dim *d = &job->dims[di];
-	struct ec_hmap_iter it;
-	struct ec_hmap_entry e;
-	const struct followers *fl;
-	uint32_t k;
-
-	ec_hmap_iter_init(&it, &d->dirty_follow);
-	while (ec_hmap_iter_next(&it, &e)) {
-		/* Without facts the journal has its unfollow line. */
-		if (!(fl = ec_hmap_get(&d->followers, e.key, e.klen)))
-			continue;
-		save_key(out, "{\"uptos\":", di, e.key, e.klen);
-		ec_buf_addstr(out, ",\"upto\":[");
-		for (k = 0; k < fl->n; k++) {
-			if (k)
-				ec_buf_addch(out, ',');
-			ec_jsonw_i64(out, fl->f[k].upto);
-		}
-		ec_buf_addstr(out, "]}\n");
-		ec_stage_spill(out);
-	}
-}
-
-/* A delta: the journal, then the "upto" times that changed, then the waiting facts and row changes. */
+/* A delta: the journal, then the waiting facts and row changes (replaced as a whole). */
 static void state_save_changes(void *ctx, struct ec_buf *out)
 {
 	struct job *job = ctx;
-	size_t i;
 
 	save_max_time(job, out);
 	ec_journal_save(&job->journal, out);
-	for (i = 0; i < job->ndims; i++)
-		save_uptos(job, i, out);
 	save_transient(job, out);
-	dirty_clear(job);
+	ec_journal_clear(&job->journal);
 }
 
 /* Forget row KEY of D, its versions or the facts following it (FOLLOWERS). */
@@ -1865,7 +1836,7 @@ static int load_lines(struct job *job, const char *text, size_t n, char *errstr,
 		p = nl ? nl + 1 : end;
 	}
 	/* What was loaded is in the snapshot already. */
-	dirty_clear(job);
+	ec_journal_clear(&job->journal);
 	/* Waiting facts are looked at again with the next record. */
 	job->dims_changed = 1;
 	/* Row changes are handled after each record: up to the watermark of the snapshot. */
@@ -1914,7 +1885,7 @@ static uint64_t state_full_size(void *ctx)
 	return bytes;
 }
 
-/* About the bytes of the next delta: the journal, and a short line per changed "upto" set. */
+/* About the bytes of the next delta: the journal and the waiting facts. */
 static uint64_t state_changes_size(void *ctx)
 {
 	struct job *job = ctx;
@@ -1923,8 +1894,6 @@ static uint64_t state_changes_size(void *ctx)
 
 	if (bytes == UINT64_MAX)
 		return bytes;
-	for (i = 0; i < job->ndims; i++)
-		bytes += job->dims[i].dirty_follow.count * 48;
 	for (i = 0; i < job->npending; i++)
 		bytes += 48 + job->pending[i].n;
 	return bytes;
@@ -2039,7 +2008,6 @@ static void job_release(struct job *job)
 		struct dim *d = &job->dims[i];
 		ec_hmap_release(&d->rows);
 		ec_hmap_release(&d->followers);
-		ec_hmap_release(&d->dirty_follow);
 		free_strings(d->fields, d->nfields);
 		free(d->field_after);
 		free(d->field_flat);
