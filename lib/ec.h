@@ -109,6 +109,20 @@ static inline void ec_buf_addch(struct ec_buf *b, char c)
 void ec_out_write(const void *data, size_t n);
 /* Pass buffered stdout on now (before blocking for input); same error handling. */
 void ec_out_flush(void);
+/*
+ * Hold stdout: what is flushed from now on is kept in memory, in order,
+ * until OVER(ARG, WAIT) returns 1; it is asked at each flush (WAIT 0), and
+ * must wait and return 1 when WAIT is 1 (much is held, the input is quiet,
+ * or the process ends). A stage holds everything after a barrier until its
+ * snapshot is on disk. OVER may instead end the process after ec_out_discard().
+ */
+void ec_out_hold(int (*over)(void *arg, int wait), void *arg);
+/* Drop the hold and everything buffered or held (the snapshot it waited for failed). */
+void ec_out_discard(void);
+/* End a hold now, waiting for it to be over. */
+void ec_out_settle(void);
+/* ec_out_flush before waiting for input on FD: a hold ends first unless FD has input ready. */
+void ec_out_flush_idle(int fd);
 static inline void ec_out_buf(struct ec_buf *b)
 {
 	ec_out_write(b->buf, b->len);

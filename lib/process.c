@@ -2,6 +2,7 @@
 #include "ec.h"
 #include "log.h"
 #include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
 const char *ec_progname = "ec";
@@ -23,6 +24,15 @@ static void EC_NORETURN quiet_exit_on_closed_stdout(void)
  */
 static char out_buf[1 << 16];
 static size_t out_len;
+
+/*
+ * A hold (ec_out_hold): what is flushed meanwhile waits here, in order.
+ * Past HOLD_MAX bytes the writer waits for the hold to end instead.
+ */
+#define HOLD_MAX ((size_t)64 << 20)
+static int (*hold_over)(void *arg, int wait);
+static void *hold_arg;
+static struct ec_buf held = EC_BUF_INIT;
 
 /* Write all of DATA to fd 1: 0, or -1 with errno. */
 static int write_fully(const char *data, size_t n)
@@ -48,6 +58,31 @@ static void write_failed(void)
 	ec_die(EX_IOERR, "write error on stdout: %s", strerror(errno));
 }
 
+/* End the hold: what it kept goes out first. */
+static void release_hold(void)
+{
+	size_t n = held.len;
+
+	hold_over = NULL;
+	held.len = 0;
+	if (n && write_fully(held.buf, n) < 0)
+		write_failed();
+}
+
+/* Write DATA now, or keep it behind what is held while a hold lasts. */
+static void emit(const char *data, size_t n)
+{
+	if (hold_over) {
+		if (!hold_over(hold_arg, held.len + n > HOLD_MAX)) {
+			ec_buf_add(&held, data, n);
+			return;
+		}
+		release_hold();
+	}
+	if (write_fully(data, n) < 0)
+		write_failed();
+}
+
 void ec_out_write(const void *data, size_t n)
 {
 	/* An empty ec_buf has no buffer at all: memcpy must not see its NULL. */
@@ -60,8 +95,7 @@ void ec_out_write(const void *data, size_t n)
 	}
 	ec_out_flush();
 	if (n >= sizeof(out_buf)) {
-		if (write_fully(data, n) < 0)
-			write_failed();
+		emit(data, n);
 		return;
 	}
 	memcpy(out_buf, data, n);
@@ -73,14 +107,47 @@ void ec_out_flush(void)
 	size_t n = out_len;
 
 	out_len = 0;
-	if (n && write_fully(out_buf, n) < 0)
-		write_failed();
+	if (n)
+		emit(out_buf, n);
+}
+
+void ec_out_hold(int (*over)(void *arg, int wait), void *arg)
+{
+	ec_out_flush();
+	hold_over = over;
+	hold_arg = arg;
+}
+
+void ec_out_discard(void)
+{
+	hold_over = NULL;
+	out_len = 0;
+	ec_buf_release(&held);
+}
+
+void ec_out_settle(void)
+{
+	if (hold_over && hold_over(hold_arg, 1))
+		release_hold();
+}
+
+void ec_out_flush_idle(int fd)
+{
+	struct pollfd in = { fd, POLLIN, 0 };
+
+	/* Waiting for input with output held could hold it for as long as the input is quiet. */
+	if (hold_over && poll(&in, 1, 0) == 0)
+		ec_out_settle();
+	ec_out_flush();
 }
 
 /* Flush and close stdout and report an error the user must know about. */
 int ec_finish_stdout(int status)
 {
-	size_t n = out_len;
+	size_t n;
+
+	ec_out_settle();
+	n = out_len;
 
 	out_len = 0;
 	if ((n && write_fully(out_buf, n) < 0) || fflush(stdout) != 0 || ferror(stdout)) {

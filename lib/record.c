@@ -168,7 +168,7 @@ static ssize_t fill(struct ec_reader *r)
 	 * Before waiting for more input, pass on what is written so far: in a
 	 * live pipeline results and barriers must not sit in a buffer.
 	 */
-	ec_out_flush();
+	ec_out_flush_idle(r->fd);
 	for (;;) {
 		n = read(r->fd, r->buf + r->end, r->alloc - r->end);
 		if (n >= 0)

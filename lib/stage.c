@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,8 +80,88 @@ void ec_stage_spill(struct ec_buf *out)
 }
 
 /*
+ * A snapshot written, on its way to disk: a thread waits for fsync, renames
+ * it into place and syncs the directory, while the tool goes on reading.
+ * Meanwhile everything after the barrier is held back (ec_out_hold), so no
+ * sink acknowledges a checkpoint whose snapshot a crash could still lose.
+ */
+struct durable {
+	pthread_t thread;
+	int fd;
+	char *tmp, *path;
+	const char *dir;
+	const char *failed;	/* the step that failed, NULL */
+	int err;		/* its errno */
+	int done;		/* set by the thread as it ends (__atomic) */
+};
+
+static void *make_durable(void *arg)
+{
+	struct durable *d = arg;
+
+	if (fsync(d->fd) < 0)
+		d->failed = "fsync";
+	else if (rename(d->tmp, d->path) < 0)
+		d->failed = "rename";
+	else if (ec_fsync_dir(d->dir) < 0)
+		d->failed = "fsync of its directory";
+	d->err = d->failed ? errno : 0;
+	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void durable_free(struct durable *d)
+{
+	close(d->fd);
+	free(d->tmp);
+	free(d->path);
+	free(d);
+}
+
+/* The hold on stdout (ec_out_hold): over once the snapshot is on disk; waits for that when WAIT. */
+static int durable_over(void *arg, int wait)
+{
+	struct ec_stage *st = arg;
+	struct durable *d = st->durable;
+
+	if (!wait && !__atomic_load_n(&d->done, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_join(d->thread, NULL);
+	st->durable = NULL;
+	if (d->failed) {
+		/* What followed the barrier must not reach the reader: that checkpoint never happened. */
+		ec_out_discard();
+		ec_die(EX_IOERR, "writing snapshot %s: %s: %s", d->tmp, d->failed, strerror(d->err));
+	}
+	durable_free(d);
+	return 1;
+}
+
+/* Make the snapshot in FD (TMP, to be renamed to PATH; both taken over) durable on a thread, or here. */
+static void make_durable_behind(struct ec_stage *st, int fd, char *tmp, char *path)
+{
+	struct durable *d = xcalloc(1, sizeof(*d));
+
+	d->fd = fd;
+	d->tmp = tmp;
+	d->path = path;
+	d->dir = st->state_dir;
+	st->durable = d;
+	if (pthread_create(&d->thread, NULL, make_durable, d) != 0) {
+		make_durable(d);
+		st->durable = NULL;
+		if (d->failed)
+			ec_die(EX_IOERR, "writing snapshot %s: %s: %s", d->tmp, d->failed, strerror(d->err));
+		durable_free(d);
+		return;
+	}
+	ec_out_hold(durable_over, st);
+}
+
+/*
  * Write snapshot ID as HEAD says, streaming, atomically (temp file, fsync,
- * rename, fsync dir): the tool's text from save or save_changes. Its size.
+ * rename, fsync dir; the last three behind, see struct durable): the tool's
+ * text from save or save_changes. Its size.
  */
 static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct snaphead *h)
 {
@@ -101,15 +182,8 @@ static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct sn
 		st->ops->save(st->ctx, &f.b);
 	current = NULL;
 	spill_now(&f);
-	if (fsync(f.fd) < 0 || close(f.fd) < 0)
-		ec_die(EX_IOERR, "writing snapshot %s: %s", f.tmp, strerror(errno));
-	if (rename(f.tmp, path) < 0)
-		ec_die(EX_IOERR, "writing snapshot: rename to %s: %s", path, strerror(errno));
-	if (ec_fsync_dir(st->state_dir) < 0)
-		ec_die(EX_IOERR, "writing snapshot: fsync of %s: %s", st->state_dir, strerror(errno));
-	free(path);
-	ec_buf_release(&tmp);
 	ec_buf_release(&f.b);
+	make_durable_behind(st, f.fd, ec_buf_detach(&tmp, NULL), path);
 	return f.bytes;
 }
 
@@ -286,6 +360,7 @@ static void restore(struct ec_stage *st, const struct ec_line *line, uint64_t id
 {
 	char err[512];
 
+	ec_out_settle();
 	st->checkpointing = 1;
 	st->have_base = 0;
 	if (!st->state_dir) {
@@ -372,6 +447,8 @@ static void barrier(struct ec_stage *st, uint64_t id, uint64_t acked)
 		return;
 	}
 	st->checkpointing = 1;
+	/* The last snapshot is on disk before the next: they become durable in order. */
+	ec_out_settle();
 	save(st, id);
 	if (ec_snapshot_prune(st->state_dir, keep_from(st, acked), UINT64_MAX, err, sizeof(err)) < 0)
 		ec_warn("pruning snapshots: %s", err);

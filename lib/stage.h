@@ -65,6 +65,7 @@ struct ec_stage {
 	int have_base;
 	uint64_t last_id, full_id;
 	uint64_t full_bytes, delta_bytes;	/* the full snapshot's size, the deltas' since */
+	void *durable;		/* the last snapshot while it is still on its way to disk */
 };
 
 /*

@@ -433,6 +433,17 @@ checkpoint_expected() {
 	[ "$(cd "$T/st" && ls -A | tr '\n' ' ')" = "snapshot-1.ndjson snapshot-2.ndjson " ]
 }
 
+@test "state-dir: a snapshot that cannot be put in place: exit 74, nothing from its barrier on is passed on" {
+	checkpoint_input >"$T/in"
+	# A directory holds snapshot 2's name: writing it succeeds, the rename into place fails.
+	mkdir -p "$T/st/snapshot-2.ndjson/in-the-way"
+	ew "$T/in" "${CKPT_ARGS[@]}" --state-dir "$T/st"
+	expect_status 74
+	grep -q 'snapshot-2.ndjson.tmp.*rename' "$T/err"
+	# Barrier 1 and what came before barrier 2 are out; barrier 2 and the windows after it are not.
+	checkpoint_expected | sed '/"id":2,/,$d' | expect_file "$T/out"
+}
+
 # Cut a run after barrier N, resume from snapshot N: the sink's view (output up to the
 # acked barrier, then everything after the restore) equals the uninterrupted run.
 resume_check() {

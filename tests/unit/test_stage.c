@@ -132,6 +132,8 @@ static void barrier(struct ec_stage *st, uint64_t id, uint64_t acked)
 	snprintf(text, sizeof(text), "{\"_ec\":\"barrier\",\"id\":%" PRIu64 ",\"pos\":null,\"acked\":%" PRIu64 "}",
 		 id, acked);
 	control(st, text);
+	/* The snapshot is on disk once the hold on stdout is over. */
+	ec_out_settle();
 }
 
 static void restore(struct ec_stage *st, uint64_t id)
