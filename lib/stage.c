@@ -492,6 +492,14 @@ void ec_journal_save(const struct ec_journal *j, struct ec_buf *out)
 {
 	size_t i, n;
 
+	/* Into the snapshot file straight from the journal: what OUT holds goes first. */
+	if (current && out == &current->b) {
+		spill_now(current);
+		if (j->b.len && ec_write_all(current->fd, j->b.buf, j->b.len) < 0)
+			ec_die(EX_IOERR, "writing snapshot %s: %s", current->tmp, strerror(errno));
+		current->bytes += j->b.len;
+		return;
+	}
 	for (i = 0; i < j->b.len; i += n) {
 		n = j->b.len - i < SPILL_BYTES ? j->b.len - i : SPILL_BYTES;
 		ec_buf_add(out, j->b.buf + i, n);
