@@ -14,13 +14,33 @@
 /* A snapshot's text is written out in pieces of about this size. */
 #define SPILL_BYTES (1 << 20)
 
+/*
+ * Text the thread that makes a snapshot durable writes first, in order: a
+ * journal (borrowed: it stays untouched until the next barrier) and what
+ * the tool wrote after it (owned).
+ */
+struct piece {
+	const char *p;
+	size_t n;
+	char *owned;
+};
+
 /* A snapshot being written: the buffer the tool appends to, then the temp file. */
 struct snapfile {
 	struct ec_buf b;
 	int fd;
 	char *tmp;
-	uint64_t bytes;		/* written to the file so far */
+	uint64_t bytes;		/* written or queued so far */
+	struct piece *pieces;	/* once a journal is queued, the rest queues behind it */
+	size_t npieces, pieces_alloc;
 };
+
+static void queue_piece(struct snapfile *f, const char *p, size_t n, char *owned)
+{
+	EC_GROW(f->pieces, f->npieces + 1, f->pieces_alloc);
+	f->pieces[f->npieces++] = (struct piece){ p, n, owned };
+	f->bytes += n;
+}
 
 /* The snapshot being written, so ec_stage_spill recognises its buffer. */
 static struct snapfile *current;
@@ -65,8 +85,15 @@ static void snapshot_header(const struct ec_stage *st, const struct snaphead *h,
 
 static void spill_now(struct snapfile *f)
 {
-	if (!f->b.len)
+	size_t n = f->b.len;
+
+	if (!n)
 		return;
+	if (f->npieces) {
+		char *text = ec_buf_detach(&f->b, NULL);
+		queue_piece(f, text, n, text);
+		return;
+	}
 	if (ec_write_all(f->fd, f->b.buf, f->b.len) < 0)
 		ec_die(EX_IOERR, "writing snapshot %s: %s", f->tmp, strerror(errno));
 	f->bytes += f->b.len;
@@ -90,6 +117,8 @@ struct durable {
 	int fd;
 	char *tmp, *path;
 	const char *dir;
+	struct piece *pieces;	/* written first */
+	size_t npieces;
 	const char *failed;	/* the step that failed, NULL */
 	int err;		/* its errno */
 	int done;		/* set by the thread as it ends (__atomic) */
@@ -98,8 +127,14 @@ struct durable {
 static void *make_durable(void *arg)
 {
 	struct durable *d = arg;
+	size_t i;
 
-	if (fsync(d->fd) < 0)
+	for (i = 0; i < d->npieces && !d->failed; i++)
+		if (ec_write_all(d->fd, d->pieces[i].p, d->pieces[i].n) < 0)
+			d->failed = "write";
+	if (d->failed)
+		;
+	else if (fsync(d->fd) < 0)
 		d->failed = "fsync";
 	else if (rename(d->tmp, d->path) < 0)
 		d->failed = "rename";
@@ -112,6 +147,11 @@ static void *make_durable(void *arg)
 
 static void durable_free(struct durable *d)
 {
+	size_t i;
+
+	for (i = 0; i < d->npieces; i++)
+		free(d->pieces[i].owned);
+	free(d->pieces);
 	close(d->fd);
 	free(d->tmp);
 	free(d->path);
@@ -137,14 +177,19 @@ static int durable_over(void *arg, int wait)
 	return 1;
 }
 
-/* Make the snapshot in FD (TMP, to be renamed to PATH; both taken over) durable on a thread, or here. */
-static void make_durable_behind(struct ec_stage *st, int fd, char *tmp, char *path)
+/*
+ * Make snapshot F (to be renamed to PATH, taken over) durable on a thread,
+ * or here: its queued pieces written, fsync, rename, fsync of the directory.
+ */
+static void make_durable_behind(struct ec_stage *st, struct snapfile *f, char *path)
 {
 	struct durable *d = xcalloc(1, sizeof(*d));
 
-	d->fd = fd;
-	d->tmp = tmp;
+	d->fd = f->fd;
+	d->tmp = f->tmp;
 	d->path = path;
+	d->pieces = f->pieces;
+	d->npieces = f->npieces;
 	d->dir = st->state_dir;
 	st->durable = d;
 	if (pthread_create(&d->thread, NULL, make_durable, d) != 0) {
@@ -165,7 +210,7 @@ static void make_durable_behind(struct ec_stage *st, int fd, char *tmp, char *pa
  */
 static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct snaphead *h)
 {
-	struct snapfile f = { EC_BUF_INIT, -1, NULL, 0 };
+	struct snapfile f = { EC_BUF_INIT, -1, NULL, 0, NULL, 0, 0 };
 	struct ec_buf tmp = EC_BUF_INIT;
 	char *path = ec_snapshot_path(st->state_dir, id);
 
@@ -183,7 +228,8 @@ static uint64_t write_snapshot(struct ec_stage *st, uint64_t id, const struct sn
 	current = NULL;
 	spill_now(&f);
 	ec_buf_release(&f.b);
-	make_durable_behind(st, f.fd, ec_buf_detach(&tmp, NULL), path);
+	f.tmp = ec_buf_detach(&tmp, NULL);
+	make_durable_behind(st, &f, path);
 	return f.bytes;
 }
 
@@ -488,16 +534,23 @@ uint64_t ec_journal_size(const struct ec_journal *j)
 	return j->lost ? UINT64_MAX : j->b.len;
 }
 
-void ec_journal_save(const struct ec_journal *j, struct ec_buf *out)
+void ec_journal_save(struct ec_journal *j, struct ec_buf *out)
 {
+	struct ec_buf t;
 	size_t i, n;
 
-	/* Into the snapshot file straight from the journal: what OUT holds goes first. */
+	/*
+	 * The thread that makes the snapshot durable writes the journal, straight
+	 * from its buffer; the journal goes on in its spare buffer, and gets this
+	 * one back as the spare once the thread is done (by the next barrier).
+	 */
 	if (current && out == &current->b) {
 		spill_now(current);
-		if (j->b.len && ec_write_all(current->fd, j->b.buf, j->b.len) < 0)
-			ec_die(EX_IOERR, "writing snapshot %s: %s", current->tmp, strerror(errno));
-		current->bytes += j->b.len;
+		queue_piece(current, j->b.buf ? j->b.buf : "", j->b.len, NULL);
+		t = j->b;
+		j->b = j->spare;
+		j->spare = t;
+		ec_buf_reset(&j->b);
 		return;
 	}
 	for (i = 0; i < j->b.len; i += n) {
@@ -515,6 +568,9 @@ void ec_journal_clear(struct ec_journal *j)
 
 void ec_journal_release(struct ec_journal *j)
 {
+	/* A snapshot may still be writing from the spare buffer. */
+	ec_out_settle();
 	ec_buf_release(&j->b);
+	ec_buf_release(&j->spare);
 	j->lost = 0;
 }

@@ -109,6 +109,7 @@ void ec_stage_spill(struct ec_buf *out);
 
 struct ec_journal {
 	struct ec_buf b;
+	struct ec_buf spare;	/* the last one saved, while a snapshot is written from it */
 	int lost;
 };
 
@@ -122,7 +123,7 @@ void ec_journal_check(struct ec_journal *j);
 /* Its bytes, for ops->changes_size: UINT64_MAX once lost. */
 uint64_t ec_journal_size(const struct ec_journal *j);
 /* Within ops->save_changes: append the journal to OUT, spilling as it goes. */
-void ec_journal_save(const struct ec_journal *j, struct ec_buf *out);
+void ec_journal_save(struct ec_journal *j, struct ec_buf *out);
 /* Empty it: a snapshot holds everything it said. */
 void ec_journal_clear(struct ec_journal *j);
 void ec_journal_release(struct ec_journal *j);
