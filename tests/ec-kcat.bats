@@ -94,6 +94,10 @@ IN
 	"$KC" produce -t small -X message.max.bytes=2000 --dead-letter "$T/dead" <"$T/in2"
 	[ "$(wc -l <"$T/dead")" -eq 1 ]
 	grep -q '"line":2,"reason":"message of [0-9]* bytes is larger than message.max.bytes"' "$T/dead"
+	# Larger than the whole producer queue: it could never get in, so it is bad input, not a hang.
+	run timeout 20 "$KC" produce -t small -X queue.buffering.max.kbytes=1 <<<"{\"id\":9,\"pad\":\"$big\"}"
+	[ "$status" -eq 65 ]
+	[[ $output == *"stdin:1: message of "*" bytes is larger than queue.buffering.max.kbytes"* ]]
 	run "$KC" produce -t 'x.{.t}' <<<'{"t":"bad topic"}'
 	[ "$status" -eq 65 ]
 	[[ $output == *"stdin:1: topic: 'x.bad topic' is not a valid topic name"* ]]
