@@ -537,27 +537,20 @@ uint64_t ec_journal_size(const struct ec_journal *j)
 void ec_journal_save(struct ec_journal *j, struct ec_buf *out)
 {
 	struct ec_buf t;
-	size_t i, n;
 
+	if (!current || out != &current->b)
+		ec_die(EX_SOFTWARE, "a journal saved outside a snapshot");
 	/*
 	 * The thread that makes the snapshot durable writes the journal, straight
 	 * from its buffer; the journal goes on in its spare buffer, and gets this
 	 * one back as the spare once the thread is done (by the next barrier).
 	 */
-	if (current && out == &current->b) {
-		spill_now(current);
-		queue_piece(current, j->b.buf ? j->b.buf : "", j->b.len, NULL);
-		t = j->b;
-		j->b = j->spare;
-		j->spare = t;
-		ec_buf_reset(&j->b);
-		return;
-	}
-	for (i = 0; i < j->b.len; i += n) {
-		n = j->b.len - i < SPILL_BYTES ? j->b.len - i : SPILL_BYTES;
-		ec_buf_add(out, j->b.buf + i, n);
-		ec_stage_spill(out);
-	}
+	spill_now(current);
+	queue_piece(current, j->b.buf ? j->b.buf : "", j->b.len, NULL);
+	t = j->b;
+	j->b = j->spare;
+	j->spare = t;
+	ec_buf_reset(&j->b);
 }
 
 void ec_journal_clear(struct ec_journal *j)

@@ -122,7 +122,7 @@ static inline struct ec_buf *ec_journal_buf(struct ec_journal *j)
 void ec_journal_check(struct ec_journal *j);
 /* Its bytes, for ops->changes_size: UINT64_MAX once lost. */
 uint64_t ec_journal_size(const struct ec_journal *j);
-/* Within ops->save_changes: append the journal to OUT, spilling as it goes. */
+/* Within ops->save_changes (OUT is the snapshot's buffer): the journal goes next into the snapshot. */
 void ec_journal_save(struct ec_journal *j, struct ec_buf *out);
 /* Empty it: a snapshot holds everything it said. */
 void ec_journal_clear(struct ec_journal *j);
